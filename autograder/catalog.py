@@ -1,0 +1,284 @@
+"""Assignments as data: `assignment.toml` files and the folders around them.
+
+Two layouts hold assignments:
+- the instructor's *source* layout: `assignments/NN-id/` (toml, handout, `tests/visible`,
+  `tests/hidden`) beside `solutions/NN-id/`;
+- the generated *student* layout: `NN-id/` folders (toml, handout, stub module, `tests/`
+  with the visible suite only), as in `student_template/`.
+
+The engine never names an assignment: everything it knows comes from these files.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.errors import BlockgradeError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+ASSIGNMENT_FILE = "assignment.toml"
+FOLDER_PATTERN = re.compile(r"^(\d+)-([A-Za-z_][A-Za-z0-9_]*)$")
+SUITES = ("visible", "hidden")
+
+
+class CatalogError(BlockgradeError):
+    """An assignment folder or its toml is malformed; the message says where and how."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one submission's sandbox."""
+
+    probe_seconds: float = 10.0
+    submission_seconds: float = 60.0
+    memory_mb: int = 4096
+    output_kb: int = 64  # captured stdout+stderr kept per submission (head and tail)
+    file_mb: int = 64  # largest file the submission may write
+    processes: int = 32  # processes and threads the submission may start
+    data_mb: int = 64  # largest probe result (tensors) handed back to the judge
+
+    def replace(self, **changes) -> "Limits":
+        values = {**self.__dict__, **{k: v for k, v in changes.items() if v is not None}}
+        return Limits(**values)
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    points: float
+    summary: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Hint:
+    """Extra advice shown when a student's exception matches `pattern`."""
+
+    pattern: re.Pattern
+    text: str
+    task: str | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: str
+    number: int
+    title: str
+    module: str  # the file the student edits, e.g. "blocks.py"
+    tasks: tuple[Task, ...]
+    hints: tuple[Hint, ...]
+    limits: Limits
+    folder: Path  # the folder holding assignment.toml
+    layout: str  # "source" or "student"
+    course_root: Path
+    settings: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def slug(self) -> str:
+        return self.folder.name
+
+    @property
+    def module_name(self) -> str:
+        return self.module[: -len(".py")]
+
+    @property
+    def notebook(self) -> str:
+        return self.module_name + ".ipynb"
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.points for t in self.tasks)
+
+    def task(self, task_id: str) -> Task:
+        for t in self.tasks:
+            if t.id == task_id:
+                return t
+        raise CatalogError(f"{self.id}: no task {task_id!r} (tasks: {', '.join(self.task_ids)})")
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [t.id for t in self.tasks]
+
+    def suite_dir(self, suite: str) -> Path:
+        """Where the visible or hidden suite lives in this layout."""
+        if suite not in SUITES:
+            raise CatalogError(f"unknown suite {suite!r}")
+        if self.layout == "student":
+            if suite == "hidden":
+                raise CatalogError(
+                    f"{self.slug}: the hidden tests are not part of the student template; "
+                    "grade from the instructor's repository or an autograder bundle"
+                )
+            return self.folder / "tests"
+        return self.folder / "tests" / suite
+
+    def probe_files(self, suite: str) -> list[Path]:
+        return sorted(self.suite_dir(suite).glob("probes*.py"))
+
+    def judge_files(self, suite: str) -> list[Path]:
+        return sorted(self.suite_dir(suite).glob("test_*.py"))
+
+    @property
+    def solution_dir(self) -> Path:
+        if self.layout != "source":
+            raise CatalogError(f"{self.slug}: solutions live only in the instructor's repository")
+        return self.course_root / "solutions" / self.slug
+
+    @property
+    def handout(self) -> Path:
+        return self.folder / "README.md"
+
+
+def _number(value, where: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise CatalogError(f"{where}: {what} must be a non-negative number, not {value!r}")
+    return value
+
+
+def load_assignment(folder: Path, layout: str, course_root: Path) -> Assignment:
+    path = folder / ASSIGNMENT_FILE
+    where = str(path)
+    match = FOLDER_PATTERN.match(folder.name)
+    if not match:
+        raise CatalogError(f"{folder}: assignment folders are named NN-id, like 01-blocks")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"{where}: cannot read: {exc}") from None
+
+    assignment_id = data.get("id")
+    if assignment_id != match.group(2):
+        raise CatalogError(f"{where}: id = {assignment_id!r} must match the folder name {folder.name!r}")
+    module = data.get("module")
+    if not isinstance(module, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\.py", module):
+        raise CatalogError(f"{where}: module must be a Python file name like 'blocks.py'")
+
+    tasks = []
+    for i, raw in enumerate(data.get("tasks", [])):
+        tid = raw.get("id")
+        if not isinstance(tid, str) or not tid.isidentifier():
+            raise CatalogError(f"{where}: tasks[{i}].id must be a Python name")
+        names = raw.get("names", [tid])
+        if not names or names[0] != tid or not all(isinstance(n, str) and n.isidentifier() for n in names):
+            raise CatalogError(f"{where}: task {tid}: names must be Python names, the first one the id")
+        tasks.append(
+            Task(
+                id=tid,
+                points=_number(raw.get("points"), where, f"task {tid} points"),
+                summary=str(raw.get("summary", "")),
+                names=tuple(names),
+            )
+        )
+    if not tasks:
+        raise CatalogError(f"{where}: an assignment needs at least one [[tasks]] entry")
+    ids = [t.id for t in tasks]
+    if len(set(ids)) != len(ids):
+        raise CatalogError(f"{where}: task ids repeat: {ids}")
+
+    hints = []
+    for i, raw in enumerate(data.get("hints", [])):
+        try:
+            pattern = re.compile(raw["match"])
+        except (KeyError, re.error) as exc:
+            raise CatalogError(f"{where}: hints[{i}].match is not a valid pattern: {exc}") from None
+        if raw.get("task") is not None and raw["task"] not in ids:
+            raise CatalogError(f"{where}: hints[{i}].task {raw['task']!r} is not a task")
+        hints.append(Hint(pattern=pattern, text=str(raw.get("text", "")), task=raw.get("task")))
+
+    raw_limits = data.get("limits", {})
+    known = set(Limits.__dataclass_fields__)
+    unknown = set(raw_limits) - known
+    if unknown:
+        raise CatalogError(f"{where}: unknown [limits] keys {sorted(unknown)}; known: {sorted(known)}")
+    for key, value in raw_limits.items():
+        _number(value, where, f"limits.{key}")
+
+    return Assignment(
+        id=assignment_id,
+        number=int(match.group(1)),
+        title=str(data.get("title", assignment_id)),
+        module=module,
+        tasks=tuple(tasks),
+        hints=tuple(hints),
+        limits=Limits().replace(**raw_limits),
+        folder=folder,
+        layout=layout,
+        course_root=course_root,
+        settings={k: v for k, v in data.items() if k not in {"tasks", "hints", "limits"}},
+    )
+
+
+@dataclass(frozen=True)
+class Course:
+    """A set of assignments found on disk, in one layout."""
+
+    root: Path
+    layout: str
+    assignments: tuple[Assignment, ...]
+
+    def get(self, key: str) -> Assignment:
+        """An assignment by id ('blocks'), folder ('01-blocks') or number ('1')."""
+        for a in self.assignments:
+            if key in (a.id, a.slug) or (key.isdigit() and int(key) == a.number):
+                return a
+        known = ", ".join(a.id for a in self.assignments) or "none"
+        raise CatalogError(f"no assignment {key!r} here (known: {known})")
+
+
+def _assignment_folders(parent: Path) -> list[Path]:
+    if not parent.is_dir():
+        return []
+    return sorted(p for p in parent.iterdir() if (p / ASSIGNMENT_FILE).is_file())
+
+
+def _load_course(root: Path, layout: str, folders: list[Path]) -> Course:
+    assignments = tuple(load_assignment(f, layout, root) for f in folders)
+    seen: dict[str, Path] = {}
+    for a in assignments:
+        if a.id in seen:
+            raise CatalogError(f"assignment id {a.id!r} is used by {seen[a.id]} and {a.folder}")
+        seen[a.id] = a.folder
+    return Course(root=root, layout=layout, assignments=assignments)
+
+
+def course_at(root: Path) -> Course | None:
+    """The course whose root is exactly `root`, or None."""
+    root = root.resolve()
+    if (root / ASSIGNMENT_FILE).is_file() and root.parent.name == "assignments":
+        return course_at(root.parent.parent)  # inside an instructor's assignment folder
+    if folders := _assignment_folders(root / "assignments"):
+        return _load_course(root, "source", folders)
+    if folders := _assignment_folders(root):
+        return _load_course(root, "student", folders)
+    if (root / ASSIGNMENT_FILE).is_file():
+        return _load_course(root.parent, "student", [root])
+    return None
+
+
+def find_course(start: Path | None = None, *, prefer_student: bool = False) -> Course:
+    """The nearest course at or above `start` (default: the current directory).
+
+    With `prefer_student`, an instructor's repository resolves to its `student_template/`,
+    which is where `blockgrade check` runs.
+    """
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        course = course_at(folder)
+        if course is None:
+            continue
+        if prefer_student and course.layout == "source":
+            template = course_at(folder / "student_template")
+            if template is not None:
+                return template
+        return course
+    raise CatalogError(
+        f"no assignments found in {start} or above: run this inside the kit's repository, "
+        "the student template, or one of its assignment folders"
+    )

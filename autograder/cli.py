@@ -1,0 +1,236 @@
+"""The `blockgrade` command: a thin click layer over the library.
+
+Exit status: 0 done (for `grade`: grading ran, whatever the scores); 1 `check` found failing
+tasks or `build --check` found drift; 2 bad input or configuration (a clear message, no
+traceback); 3 an internal error of the kit.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from autograder import __version__
+from autograder.catalog import Assignment, CatalogError, Course, course_at, find_course
+from autograder.errors import BlockgradeError
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _friendly(command):
+    """Our own exceptions become a message and exit status 2; anything else a short report."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except BlockgradeError as exc:
+            click.echo(f"blockgrade: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug of ours: say so plainly, traceback only on request
+            if os.environ.get("BLOCKGRADE_DEBUG"):
+                raise
+            click.echo(
+                f"blockgrade: internal error: {type(exc).__name__}: {exc}\n"
+                "(set BLOCKGRADE_DEBUG=1 to see the traceback, and please report it)",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+def _course(root: Path | None, prefer_student: bool = False) -> Course:
+    if root is not None:
+        course = course_at(root)
+        if course is None:
+            raise CatalogError(f"no assignments in {root}")
+        if prefer_student and course.layout == "source":
+            course = course_at(root / "student_template") or course
+        return course
+    return find_course(prefer_student=prefer_student)
+
+
+root_option = click.option(
+    "--root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    envvar="BLOCKGRADE_ROOT",
+    help="The course folder (default: found from the current directory).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="blockgrade")
+def main() -> None:
+    """Exercises and a sandboxed autograder for PyTorch building blocks."""
+
+
+@main.command("list")
+@root_option
+@_friendly
+def list_command(root: Path | None) -> None:
+    """List the assignments, their tasks and points."""
+    course = _course(root)
+    console = _console()
+    for a in course.assignments:
+        table = Table(title=Text(f"{a.slug}: {a.title} ({a.module}, {a.max_score:g} points)"), title_justify="left")
+        table.add_column("task")
+        table.add_column("points", justify="right")
+        table.add_column("what")
+        for t in a.tasks:
+            table.add_row(Text(" / ".join(t.names)), f"{t.points:g}", Text(t.summary))
+        console.print(table)
+
+
+def _assignment_here(course: Course, key: str | None) -> list[Assignment]:
+    if key:
+        return [course.get(key)]
+    cwd = Path.cwd().resolve()
+    for a in course.assignments:
+        if cwd == a.folder or a.folder in cwd.parents:
+            return [a]
+    return list(course.assignments)
+
+
+@main.command()
+@click.argument("assignment", required=False)
+@click.option("--task", "tasks", multiple=True, help="Check only this task (repeatable).")
+@click.option("--file", "file", type=click.Path(exists=True, path_type=Path), help="The file or folder to check.")
+@click.option("-v", "--verbose", is_flag=True, help="Also show what your code printed.")
+@root_option
+@_friendly
+def check(assignment: str | None, tasks: tuple[str, ...], file: Path | None, verbose: bool, root: Path | None) -> None:
+    """Run the visible tests and show, task by task, what passes and why not."""
+    from autograder.checking import render, run_check, working_file
+
+    course = _course(root, prefer_student=True)
+    chosen = _assignment_here(course, assignment)
+    if file is not None and len(chosen) != 1:
+        raise CatalogError("--file needs one assignment: name it, e.g. `blockgrade check blocks --file my.py`")
+    console = _console()
+    all_passed = True
+    for a in chosen:
+        for t in tasks:
+            a.task(t)
+        path = file if file is not None else working_file(a)
+        result = run_check(a, path, list(tasks) or None)
+        all_passed &= render(result, console, set(tasks) or None, verbose)
+    sys.exit(0 if all_passed else EXIT_FAILED)
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the zip.")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The file to submit.")
+@click.option("--force", is_flag=True, help="Pack even if the file does not import cleanly.")
+@root_option
+@_friendly
+def submit(assignment: str, output: Path | None, file: Path | None, force: bool, root: Path | None) -> None:
+    """Check that your file can be graded and pack the zip to upload."""
+    from autograder.checking import working_file
+    from autograder.packing import pack
+
+    course = _course(root, prefer_student=True)
+    a = course.get(assignment)
+    path = file if file is not None else working_file(a, a.folder if course.layout == "student" else Path.cwd())
+    output = output or Path.cwd() / f"{a.id}-submission.zip"
+    report = pack(a, path, output, force=force)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {report.zip_path} ({path.name}): upload this file")
+
+
+@main.command()
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if the committed template differs.")
+@root_option
+@_friendly
+def build(check_only: bool, root: Path | None) -> None:
+    """Regenerate student_template/ from solutions/ and assignments/."""
+    from autograder.generate import check_template, write_template
+
+    course = _course(root)
+    if course.layout != "source":
+        raise CatalogError("build runs in the instructor's repository (the folder holding assignments/ and solutions/)")
+    if check_only:
+        drift = check_template(course)
+        if drift:
+            click.echo("student_template/ is out of date; run `blockgrade build`:\n" + drift.describe())
+            sys.exit(EXIT_FAILED)
+        click.echo("student_template/ is up to date")
+        return
+    target = write_template(course)
+    click.echo(f"wrote {target}")
+
+
+@main.command()
+@click.option("-a", "--assignment", "assignment_key", required=True, help="Assignment id, folder or number.")
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("-j", "--workers", type=click.IntRange(min=1), help="Parallel workers (default: one per core).")
+@click.option("--suite", type=click.Choice(["hidden", "visible"]), default="hidden", show_default=True)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@root_option
+@_friendly
+def grade(assignment_key: str, out_dir: Path, workers: int | None, suite: str, paths: tuple[Path, ...], root: Path | None) -> None:
+    """Grade submission folders or zips into OUT/gradebook.csv and OUT/<submission>/."""
+    from autograder.grading import grade_batch
+    from autograder.outputs import fmt_points
+
+    course = _course(root)
+    a = course.get(assignment_key)
+    batch = grade_batch(course, a, list(paths), out_dir, suite=suite, workers=workers)
+    console = _console()
+    title = Text(f"{a.title}: {len(batch.results)} submission(s) in {batch.seconds:.1f} s")
+    table = Table(title=title, title_justify="left")
+    longest = max((len(r.name) for r in batch.results), default=10)
+    table.add_column("submission", no_wrap=True, min_width=min(longest, 40))
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    # per-task columns only where they fit unabridged; gradebook.csv always has them
+    needed = min(longest, 40) + 30 + sum(max(len(t), 4) + 3 for t in a.task_ids)
+    show_tasks = console.width >= needed
+    for t in a.task_ids if show_tasks else []:
+        table.add_column(t, justify="right", no_wrap=True)
+    for r in sorted(batch.results, key=lambda r: r.name):
+        tasks = {s.task: s.score for s in r.task_scores()}
+        cells = [fmt_points(tasks[t]) for t in a.task_ids] if show_tasks else []
+        table.add_row(Text(r.name), f"{fmt_points(r.score)}/{fmt_points(r.max_score)}", r.status, *cells)
+    console.print(table)
+    if not show_tasks:
+        click.echo("(points per task are in gradebook.csv; a wider terminal shows them here)")
+    click.echo(f"wrote {batch.gradebook}" + (" (interrupted: graded submissions only)" if batch.interrupted else ""))
+    if batch.interrupted:
+        sys.exit(130)
+
+
+def run() -> None:
+    """The console script: `main`, then a prompt exit.
+
+    Everything is written and closed by the time a command returns; skipping the interpreter's
+    teardown (most of a second with torch loaded) is what a student feels on every check.
+    """
+    try:
+        main.main(prog_name="blockgrade")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

@@ -1,0 +1,375 @@
+"""Judging: run a suite's pytest judges in the grader on the data a sandbox run returned.
+
+A `JudgeSuite` collects a suite once (which judges exist, their tasks and points, the probes
+and devices they need) and then judges any number of sandbox runs, one `pytest.main` each.
+Probe results reach judges as fixtures named after the probes; a probe that takes `device`
+makes its judges run once per device (`[cpu]`, `[cuda:0]`), and a device this runner lacks is
+reported as not run. No student code runs here: only plain data decoded by `wire`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import types
+from dataclasses import dataclass, field
+
+import pytest
+
+from autograder.catalog import Assignment, CatalogError
+from autograder.probing import ProbeSpec, load_probe_modules
+from autograder.sandbox.client import ProbeOutcome, SandboxRun
+
+# pytest's own plugins that judging does not need; each costs time on every submission.
+_UNUSED_PLUGINS = (
+    "cacheprovider", "terminal", "unraisableexception", "threadexception", "logging",
+    "faulthandler", "warnings", "junitxml", "doctest", "pastebin", "stepwise", "legacypath",
+    "setuponly", "setupplan", "debugging", "capture",
+)  # fmt: skip
+PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
+TASK_MARK = "task"  # the pytest mark `autograder.judging.task` applies
+
+
+class ConfigurationError(CatalogError):
+    """A suite is broken (the instructor's side): it cannot be collected or its points are off."""
+
+
+def available_devices() -> list[str]:
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return ["cpu"] + [f"cuda:{i}" for i in range(count)]
+
+
+@dataclass(frozen=True)
+class JudgeTest:
+    """One collected judge item (one device of a parametrized judge)."""
+
+    nodeid: str
+    function: str  # the judge function's id, shared by its device items
+    task: str
+    points: float  # the points of this item on this runner (split across devices that run)
+    title: str
+    device: str | None
+    runs: bool  # False when its device is absent from this runner
+    probes: tuple[tuple[str, str | None], ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.task}: {self.title}" + (f" [{self.device}]" if self.device else "")
+
+
+@dataclass
+class TestResult:
+    test: JudgeTest
+    outcome: str
+    score: float
+    message: str = ""
+
+    @property
+    def max_score(self) -> float:
+        return self.test.points
+
+
+class ProbeFailed(Exception):
+    """Raised by a probe fixture whose probe did not return data; carries the outcome."""
+
+    def __init__(self, outcome: ProbeOutcome) -> None:
+        super().__init__(outcome.status)
+        self.outcome = outcome
+
+
+def _title(function) -> str:
+    doc = (function.__doc__ or "").strip()
+    if doc:
+        return doc.splitlines()[0].strip()
+    name = function.__name__
+    return name[len("test_") :].replace("_", " ") if name.startswith("test_") else name
+
+
+class _Plugin:
+    """The pytest plugin for one session: collection bookkeeping, or judging one run."""
+
+    def __init__(self, suite: "JudgeSuite", outcomes: dict | None, tasks: set[str] | None) -> None:
+        self.suite = suite
+        self.outcomes = outcomes
+        self.tasks = tasks
+        self.items: list[pytest.Item] = []
+        self.errors: list[str] = []
+        self.records: dict[str, dict] = {}
+
+    def fixtures(self) -> types.ModuleType:
+        """A plugin object holding one fixture per probe."""
+        holder = types.ModuleType("blockgrade_probe_fixtures")
+        for name, spec in self.suite.probes.items():
+            setattr(holder, name, self._fixture(name, spec))
+        return holder
+
+    def _fixture(self, name: str, spec: ProbeSpec):
+        plugin = self
+
+        def probe_data(request):
+            device = request.param if spec.takes_device else None
+            return plugin.data_for(name, device)
+
+        probe_data.__name__ = name
+        return pytest.fixture(name=name)(probe_data)
+
+    def data_for(self, name: str, device: str | None):
+        if self.outcomes is None:
+            raise RuntimeError("no sandbox run to judge")
+        outcome = self.outcomes.get((name, device))
+        if outcome is None:
+            outcome = ProbeOutcome(name, device, "internal", error={"type": "internal", "message": f"probe {name} did not run", "traceback": ""})
+        if not outcome.ok:
+            raise ProbeFailed(outcome)
+        return copy.deepcopy(outcome.data)  # judges may change what they get; others must not see it
+
+    def pytest_configure(self, config) -> None:
+        config.addinivalue_line("markers", f"{TASK_MARK}(task_id, points): the catalog task a judge grades")
+
+    def pytest_generate_tests(self, metafunc) -> None:
+        names = [n for n in metafunc.fixturenames if n in self.suite.probes and self.suite.probes[n].takes_device]
+        if not names:
+            return
+        params = []
+        for device in self.suite.devices_all:
+            marks = () if device in self.suite.devices_present else (pytest.mark.skip(reason=f"this runner has no {device}"),)
+            params.append(pytest.param(*([device] * len(names)), id=device, marks=marks))
+        metafunc.parametrize(names, params, indirect=True)
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self.errors.append(str(report.longrepr))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session, config, items) -> None:
+        if self.tasks is not None:
+            keep = [i for i in items if _task_of(i)[0] in self.tasks]
+            config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+            items[:] = keep
+        self.items = list(items)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        record = self.records.setdefault(item.nodeid, {"outcome": PASSED, "exc": None})
+        if report.skipped and record["outcome"] == PASSED:
+            record["outcome"] = NOT_RUN
+        elif report.failed and record["outcome"] != FAILED:
+            record["outcome"] = FAILED
+            record["exc"] = call.excinfo.value if call.excinfo is not None else None
+        return report
+
+
+def _task_of(item) -> tuple[str | None, float]:
+    mark = item.get_closest_marker(TASK_MARK)
+    if mark is None or not mark.args:
+        return None, 0.0
+    return mark.args[0], float(mark.kwargs.get("points", 0))
+
+
+class JudgeSuite:
+    """A collected suite (visible or hidden) of one assignment, ready to judge sandbox runs."""
+
+    def __init__(self, assignment: Assignment, suite: str, devices: list[str] | None = None) -> None:
+        self.assignment = assignment
+        self.suite = suite
+        self.dir = assignment.suite_dir(suite)
+        self.judge_files = assignment.judge_files(suite)
+        self.probe_files = assignment.probe_files(suite)
+        if not self.judge_files:
+            raise ConfigurationError(f"{self.dir}: no judge files (test_*.py)")
+        try:
+            self.probes = load_probe_modules(self.probe_files)
+        except Exception as exc:
+            raise ConfigurationError(f"{self.dir}: the probe files do not load: {type(exc).__name__}: {exc}") from exc
+        present = devices if devices is not None else available_devices()
+        self.devices_present = set(present)
+        cuda = [d for d in present if d.startswith("cuda")] or ["cuda:0"]
+        self.devices_all = ["cpu", *cuda]
+        self.tests = self._collect()
+        self._check_points()
+
+    # -- collection ------------------------------------------------------------------------
+
+    def _pytest(self, plugin: _Plugin, extra: list[str]) -> int:
+        args = [str(f) for f in self.judge_files]
+        args += ["--rootdir", str(self.assignment.course_root), "-c", os.devnull, "--noconftest"]
+        args += ["--import-mode=importlib", "--assert=plain", "--disable-plugin-autoload", "-p", "no:randomly"]
+        for name in _UNUSED_PLUGINS:
+            args += ["-p", f"no:{name}"]
+        return pytest.main(args + extra, plugins=[plugin, plugin.fixtures()])
+
+    def _collect(self) -> list[JudgeTest]:
+        plugin = _Plugin(self, None, None)
+        self._pytest(plugin, ["--collect-only"])
+        if plugin.errors:
+            raise ConfigurationError(f"{self.dir}: the judges do not collect:\n" + "\n".join(plugin.errors))
+        tests = []
+        for item in plugin.items:
+            tests.append(self._describe(item))
+        if not tests:
+            raise ConfigurationError(f"{self.dir}: no judges were collected")
+        return tests
+
+    def _describe(self, item) -> JudgeTest:
+        task_id, points = _task_of(item)
+        if task_id is None:
+            raise ConfigurationError(f"{item.nodeid}: every judge needs @task(...)")
+        if task_id not in self.assignment.task_ids:
+            raise ConfigurationError(f"{item.nodeid}: task {task_id!r} is not in {self.assignment.folder}/assignment.toml")
+        callspec = getattr(item, "callspec", None)
+        device = None
+        if callspec is not None:
+            devices = {callspec.params[n] for n in callspec.params if n in self.probes and self.probes[n].takes_device}
+            device = devices.pop() if devices else None
+        runs = device is None or device in self.devices_present
+        share = sum(d in self.devices_present for d in self.devices_all) if device else 1
+        probes = tuple(
+            (n, device if self.probes[n].takes_device else None) for n in item.fixturenames if n in self.probes
+        )
+        return JudgeTest(
+            nodeid=item.nodeid,
+            function=item.nodeid.split("[")[0],
+            task=task_id,
+            points=points / share if runs else 0.0,
+            title=_title(item.function),
+            device=device,
+            runs=runs,
+            probes=probes,
+        )
+
+    def _check_points(self) -> None:
+        totals: dict[str, float] = {t: 0.0 for t in self.assignment.task_ids}
+        for test in self.tests:
+            totals[test.task] += test.points
+        if self.suite != "hidden":
+            return
+        for task in self.assignment.tasks:
+            if abs(totals[task.id] - task.points) > 1e-9:
+                raise ConfigurationError(
+                    f"{self.dir}: the judges of task {task.id} carry {totals[task.id]:g} points, "
+                    f"assignment.toml gives it {task.points:g}"
+                )
+
+    # -- judging ---------------------------------------------------------------------------
+
+    def selected(self, tasks: set[str] | None = None) -> list[JudgeTest]:
+        return [t for t in self.tests if tasks is None or t.task in tasks]
+
+    def jobs(self, tasks: set[str] | None = None) -> list[tuple[str, str | None]]:
+        """The probe runs the selected judges need, in a stable order."""
+        needed: dict[tuple[str, str | None], None] = {}
+        for test in self.selected(tasks):
+            if test.runs:
+                for job in test.probes:
+                    needed[job] = None
+        order = list(self.probes)
+        return sorted(needed, key=lambda j: (order.index(j[0]), self.devices_all.index(j[1]) if j[1] else -1))
+
+    def judge(self, run: SandboxRun, tasks: set[str] | None = None) -> list[TestResult]:
+        plugin = _Plugin(self, run.outcomes, tasks)
+        self._pytest(plugin, [])
+        explain = _Explainer(self.assignment, run)
+        results = []
+        for test in self.selected(tasks):
+            record = plugin.records.get(test.nodeid)
+            if not test.runs:
+                results.append(TestResult(test, NOT_RUN, 0.0, f"Not run: this runner has no {test.device}."))
+            elif record is None:
+                results.append(TestResult(test, FAILED, 0.0, "The grader did not run this check."))
+            elif record["outcome"] == PASSED:
+                results.append(TestResult(test, PASSED, test.points))
+            else:
+                results.append(TestResult(test, FAILED, 0.0, explain.failure(test, record["exc"])))
+        return results
+
+    def all_failed(self, message: str, tasks: set[str] | None = None) -> list[TestResult]:
+        """Results for a submission that could not be run at all (no module, bad archive)."""
+        return [
+            TestResult(t, NOT_RUN, 0.0, f"Not run: this runner has no {t.device}.")
+            if not t.runs
+            else TestResult(t, FAILED, 0.0, message)
+            for t in self.selected(tasks)
+        ]
+
+
+@dataclass
+class _Explainer:
+    """Turns a judge's failure into the text a student reads."""
+
+    assignment: Assignment
+    run: SandboxRun
+    _missing: dict = field(default_factory=dict)
+
+    def failure(self, test: JudgeTest, exc: BaseException | None) -> str:
+        missing = self.missing_names(test.task)
+        if missing:
+            return missing
+        if isinstance(exc, ProbeFailed):
+            text = probe_failure_text(exc.outcome)
+        elif isinstance(exc, AssertionError):
+            text = str(exc).strip() or "This check failed."
+        elif exc is None:
+            text = "This check failed."
+        else:
+            text = f"The grader could not check your result: {type(exc).__name__}: {exc}"
+        return text + self.hints(test.task, text)
+
+    def hints(self, task: str, text: str) -> str:
+        found = [h.text for h in self.assignment.hints if (h.task in (None, task)) and h.pattern.search(text)]
+        return "".join(f"\nHint: {h}" for h in dict.fromkeys(found))
+
+    def missing_names(self, task_id: str) -> str:
+        if task_id in self._missing:
+            return self._missing[task_id]
+        info = self.run.import_info or {}
+        module = self.assignment.module
+        text = ""
+        if info.get("failed"):
+            text = f"{module} could not be loaded: {info.get('message')}"
+        else:
+            present = set(info.get("present", []))
+            notes = info.get("notes", [])
+            for name in self.assignment.task(task_id).names:
+                if name in present:
+                    continue
+                text = f"`{name}` is not defined in {module}" + _why_missing(name, notes)
+                break
+        self._missing[task_id] = text
+        return text
+
+
+def _why_missing(name: str, notes: list[dict]) -> str:
+    for note in notes:
+        if note.get("defines") == name and note.get("kind") == "syntax":
+            return (
+                f": its definition (lines {note['first_line']}–{note['last_line']}) has a syntax error "
+                f"at line {note['line']} ({note['message']}), so it was left out."
+            )
+        if note.get("defines") == name and note.get("kind") == "runtime":
+            error = note["error"]
+            return f": defining it raised {error['type']}: {error['message']}"
+    if any(n.get("kind") == "unparsable" for n in notes):
+        return ": the file could not be parsed."
+    return " (check the spelling: it must be a top-level name of the module)."
+
+
+def probe_failure_text(outcome: ProbeOutcome) -> str:
+    error = outcome.error or {}
+    message = error.get("message", "")
+    if outcome.status == "error":
+        text = f"Your code raised {error.get('type')}: {message}"
+        if error.get("traceback"):
+            text += "\n" + error["traceback"]
+        return text
+    if outcome.status == "timed out":
+        return f"Your code did not finish: {message}"
+    if outcome.status == "crashed":
+        return f"Your code stopped the process: {message}"
+    if outcome.status == "not run":
+        return f"Not run: {message}"
+    if outcome.status == "invalid":
+        return f"Your code's result could not be checked: {message}"
+    return f"The grader failed to run this check (not your doing): {message}"

@@ -1,0 +1,129 @@
+"""What a judge author writes with. Judges are pytest tests that run in the grader.
+
+    from autograder.judging import task, unwrap, assert_close
+
+    @task("MySequential", points=2)
+    def test_same_as_nn_sequential(seq_forward):       # seq_forward: the probe's data
+        "forward chains the modules in order"           # the name students see
+        ref = nn.Sequential(...)
+        assert_close(unwrap(seq_forward["Y"], "net(X)"), ref(seq_forward["X"]),
+                     "MySequential's output differs from nn.Sequential's")
+
+A judge never sees student objects, only the plain data its probes returned. What a student
+reads when a judge fails is the message of its AssertionError, nothing of the judge's source:
+write every assert with a message that teaches (`assert ok, "what went wrong and why"`).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from autograder.judge_runner import TASK_MARK
+from autograder.wire import MetaTensor, Opaque
+
+# torch.testing.assert_close's default (rtol, atol) per dtype; other dtypes compare exactly.
+# (torch.testing itself imports torch.distributed on first use: a second per grading process.)
+_TOLERANCES = {
+    torch.float16: (1e-3, 1e-5),
+    torch.bfloat16: (1.6e-2, 1e-5),
+    torch.float32: (1.3e-6, 1e-5),
+    torch.float64: (1e-7, 1e-7),
+    torch.complex64: (1.3e-6, 1e-5),
+    torch.complex128: (1e-7, 1e-7),
+}
+
+
+def task(task_id: str, points: float = 0):
+    """Tag a judge with the catalog task it grades and the points it carries."""
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+        raise TypeError(f"task {task_id!r}: points must be a non-negative number")
+    return getattr(pytest.mark, TASK_MARK)(task_id, points=points)
+
+
+def describe(value) -> str:
+    """A short, student-facing description of a value's kind."""
+    if isinstance(value, torch.Tensor):
+        return f"a {str(value.dtype).replace('torch.', '')} tensor of shape {tuple(value.shape)}"
+    if isinstance(value, MetaTensor):
+        return f"a meta tensor of shape {value.shape}"
+    if isinstance(value, Opaque):
+        return f"an object of type {value.type_name}"
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__}"
+
+
+def unwrap(attempted: dict, what: str):
+    """The value of an `attempt(...)` from a probe, or a failure quoting the student's error."""
+    if not isinstance(attempted, dict) or not ({"value"} == set(attempted) or {"error"} == set(attempted)):
+        raise AssertionError(f"{what}: the sandbox returned malformed data")
+    if "value" in attempted:
+        return attempted["value"]
+    error = attempted["error"]
+    text = f"{what} raised {error.get('type')}: {error.get('message')}"
+    if error.get("traceback"):
+        text += "\n" + error["traceback"]
+    raise AssertionError(text)
+
+
+def failed(attempted: dict) -> bool:
+    return isinstance(attempted, dict) and "error" in attempted
+
+
+def error_type(attempted: dict) -> str | None:
+    """The exception type name an `attempt` raised, or None if it returned."""
+    if failed(attempted):
+        return attempted["error"].get("type")
+    return None
+
+
+def expect_tensor(value, what: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise AssertionError(f"{what} should be a tensor, but it is {describe(value)}")
+    return value
+
+
+def mismatch(actual: torch.Tensor, expected: torch.Tensor, *, rtol: float | None = None, atol: float | None = None) -> str | None:
+    """None if `actual` is close to `expected` (same shape and dtype); else what differs."""
+    if tuple(actual.shape) != tuple(expected.shape):
+        return f"the shape is {tuple(actual.shape)}, expected {tuple(expected.shape)}"
+    if actual.dtype != expected.dtype:
+        return f"the dtype is {actual.dtype}, expected {expected.dtype}"
+    if expected.numel() == 0:
+        return None
+    default_rtol, default_atol = _TOLERANCES.get(expected.dtype, (0.0, 0.0))
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
+    if expected.is_floating_point() or expected.is_complex():
+        close = torch.isclose(actual, expected, rtol=rtol, atol=atol)
+        difference = (actual - expected).abs()
+    else:
+        close = actual == expected
+        difference = (actual.to(torch.float64) - expected.to(torch.float64)).abs()
+    if bool(close.all()):
+        return None
+    bad = int((~close).sum())
+    worst = int(torch.nan_to_num(difference.to(torch.float64), nan=float("inf")).flatten().argmax())
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), tuple(expected.shape)))
+    return (
+        f"{bad} of {expected.numel()} values differ; the largest difference is "
+        f"{difference.flatten()[worst].item():.4g} at index {index} "
+        f"(allowed: {atol:g} + {rtol:g} × |expected|)"
+    )
+
+
+def assert_close(actual, expected: torch.Tensor, message: str, *, rtol: float | None = None, atol: float | None = None) -> None:
+    """Fail with `message` (and what differs) unless `actual` is a tensor close to `expected`."""
+    if not isinstance(actual, torch.Tensor):
+        raise AssertionError(f"{message}: the result should be a tensor, but it is {describe(actual)}")
+    problem = mismatch(actual, expected, rtol=rtol, atol=atol)
+    if problem is not None:
+        raise AssertionError(f"{message}: {problem}")
+
+
+def matches(actual, expected: torch.Tensor, *, rtol: float | None = None, atol: float | None = None) -> bool:
+    """Whether `actual` is a tensor close to `expected` (for telling mistakes apart)."""
+    if not isinstance(actual, torch.Tensor) or tuple(actual.shape) != tuple(expected.shape):
+        return False
+    return mismatch(actual, expected.to(actual.dtype), rtol=rtol, atol=atol) is None

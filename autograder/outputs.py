@@ -1,0 +1,182 @@
+"""Where results are written: results.json (Gradescope's schema), feedback.md, gradebook.csv.
+
+Everything written is deterministic for the same submission and suite, apart from the
+`execution_time` field: no temporary paths, no timestamps, no captured output of the
+student's code in hidden feedback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from autograder import __version__
+from autograder.results import NOT_RUN, PASSED, SubmissionResult
+
+DEFAULT_HIDDEN_VISIBILITY = "after_published"
+GRADESCOPE_VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
+
+def fmt_points(value: float) -> str:
+    """20 -> '20', 2.5 -> '2.5', 1/3 -> '0.3333'."""
+    if abs(value - round(value)) < 1e-9:
+        return str(int(round(value)))
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def _points_json(value: float) -> float | int:
+    return int(round(value)) if abs(value - round(value)) < 1e-9 else round(value, 6)
+
+
+def test_visibility(result: SubmissionResult) -> str:
+    if result.suite != "hidden":
+        return "visible"
+    settings = result.assignment.settings.get("gradescope", {})
+    visibility = settings.get("hidden_visibility", DEFAULT_HIDDEN_VISIBILITY)
+    return visibility if visibility in GRADESCOPE_VISIBILITIES else DEFAULT_HIDDEN_VISIBILITY
+
+
+def summary_text(result: SubmissionResult) -> str:
+    lines = [f"{result.assignment.title}: {fmt_points(result.score)} / {fmt_points(result.max_score)} ({result.status})"]
+    lines += [f"- {note}" for note in result.notes]
+    not_run = [t for t in result.tests if t.outcome == NOT_RUN]
+    if not_run:
+        devices = sorted({t.test.device for t in not_run if t.test.device})
+        lines.append(f"- {len(not_run)} device check(s) were not run: this runner has no {', '.join(devices)}.")
+    return "\n".join(lines)
+
+
+def results_json(result: SubmissionResult) -> dict:
+    """Gradescope's results.json for one submission; each test's tags carry its task id."""
+    visibility = test_visibility(result)
+    tests = []
+    for number, r in enumerate(result.tests, start=1):
+        entry = {
+            "name": r.test.name + (" (not run)" if r.outcome == NOT_RUN else ""),
+            "number": str(number),
+            "score": _points_json(r.score),
+            "max_score": _points_json(r.max_score),
+            "output": r.message,
+            "output_format": "text",
+            "tags": [r.test.task],
+            "visibility": visibility,
+            "extra_data": {"task": r.test.task, "outcome": r.outcome, "device": r.test.device},
+        }
+        if r.outcome != NOT_RUN:  # Gradescope knows only passed and failed; not run is neither
+            entry["status"] = "passed" if r.outcome == PASSED else "failed"
+        tests.append(entry)
+    return {
+        "score": _points_json(result.score),
+        "execution_time": round(result.seconds, 2),
+        "output": summary_text(result),
+        "output_format": "text",
+        "test_output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {
+            "assignment": result.assignment.id,
+            "suite": result.suite,
+            "status": result.status,
+            "max_score": _points_json(result.max_score),
+            "task_scores": {s.task: _points_json(s.score) for s in result.task_scores()},
+            "kit_version": __version__,
+        },
+    }
+
+
+def fenced(text: str) -> str:
+    """`text` as a Markdown code block whose fence no backtick run inside can close."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def feedback_markdown(result: SubmissionResult) -> str:
+    a = result.assignment
+    out = [f"# {a.title}: {fmt_points(result.score)} / {fmt_points(result.max_score)}", ""]
+    out.append(f"Status: **{result.status}**" + (f" ({a.module} from {result.origin})" if result.origin else ""))
+    out.append("")
+    if result.notes:
+        out += ["## Notes", ""]
+        out += [f"- {fenced(n) if chr(10) in n else n}" for n in result.notes]
+        out.append("")
+    out += ["| Task | Points | Result |", "|---|---|---|"]
+    for s in result.task_scores():
+        if s.failed:
+            verdict = f"{s.failed} of {s.passed + s.failed} checks failed"
+        elif s.passed:
+            verdict = "passed"
+        else:
+            verdict = "not run"
+        out.append(f"| {s.task} | {fmt_points(s.score)} / {fmt_points(s.max_score)} | {verdict} |")
+    out.append("")
+    failing = [r for r in result.tests if r.outcome not in (PASSED, NOT_RUN)]
+    if failing:
+        out += ["## What to fix", ""]
+        for task in a.tasks:
+            mine = [r for r in failing if r.test.task == task.id]
+            if not mine:
+                continue
+            out += [f"### {task.id}", ""]
+            for r in mine:
+                out.append(f"- **{r.test.title}**" + (f" [{r.test.device}]" if r.test.device else "") + f" ({fmt_points(r.max_score)} pt)")
+                out.append("")
+                out.append(fenced(r.message))
+                out.append("")
+    not_run = [r for r in result.tests if r.outcome == NOT_RUN]
+    if not_run:
+        out += ["## Not run", ""]
+        out += [f"- {r.test.name}: {r.message}" for r in not_run]
+        out.append("")
+    return "\n".join(out)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def write_submission(out_dir: Path, result: SubmissionResult) -> Path:
+    """DIR/<submission>/results.json and feedback.md."""
+    folder = out_dir / result.name
+    _atomic_write(folder / "results.json", json.dumps(results_json(result), indent=2) + "\n")
+    _atomic_write(folder / "feedback.md", feedback_markdown(result))
+    return folder
+
+
+def gradebook_header(task_ids: list[str], extra: list[str] = ()) -> list[str]:
+    return ["submission", "score", "max_score", "status", *task_ids, *extra]
+
+
+def write_gradebook(path: Path, task_ids: list[str], rows: list[dict], extra: list[str] = ()) -> None:
+    """The whole gradebook, sorted by submission, replaced atomically (valid after a Ctrl-C)."""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(gradebook_header(task_ids, list(extra)))
+    for row in sorted(rows, key=lambda r: r["submission"]):
+        writer.writerow(
+            [row["submission"], fmt_points(row["score"]), fmt_points(row["max_score"]), row["status"]]
+            + [fmt_points(row["tasks"].get(t, 0.0)) for t in task_ids]
+            + [row.get(e, "") for e in extra]
+        )
+    _atomic_write(path, buffer.getvalue())
+
+
+def gradebook_row(result: SubmissionResult) -> dict:
+    return {
+        "submission": result.name,
+        "score": result.score,
+        "max_score": result.max_score,
+        "status": result.status,
+        "tasks": {s.task: s.score for s in result.task_scores()},
+    }

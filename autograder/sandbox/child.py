@@ -1,0 +1,141 @@
+"""The sandbox child: a fork of the host that runs one submission's probes, then exits.
+
+It never returns into the host's code: every path ends in os._exit. It talks to the host
+only through frames on `data_fd` (see `wire`); its stdout and stderr go to a capture pipe.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+
+from autograder import frames, wire
+from autograder.probing import StudentFiles, describe_exception
+from autograder.sandbox import isolation
+from autograder.sandbox.loader import load_module
+
+EXIT_INTERNAL = 70  # the sandbox failed before any student code ran (the host checks which)
+
+
+class _Channel:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def send(self, *payloads: bytes) -> None:
+        data = b"".join(payloads)
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+
+    def event(self, **fields) -> None:
+        self.send(frames.pack_json(fields))
+
+
+def _close_other_fds(keep: set[int]) -> None:
+    try:
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 256))
+    for fd in fds:
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _seed(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    torch.manual_seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed)
+
+
+def run(request: dict, jobs: list[list], probes: dict, workdir: str, data_fd: int, output_fd: int) -> None:
+    """Entry point in the freshly forked child. Never returns."""
+    code = EXIT_INTERNAL
+    try:
+        os.setsid()  # its own process group: the host kills it and everything it starts at once
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        _close_other_fds({0, 1, 2, data_fd})
+        sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+        sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+        sys.stdin = open(0, "r", closefd=False)
+
+        os.chdir(workdir)
+        os.environ.clear()
+        os.environ.update(isolation.sandbox_environment(workdir))
+        limits = request["limits"]
+        memory = None
+        if not any(device and device.startswith("cuda") for _, device in jobs):
+            base = isolation.data_segment_bytes()
+            memory = None if base is None else base + int(limits["memory_mb"]) * 2**20
+        isolation.set_rlimits(
+            cpu_seconds=limits["submission_seconds"],
+            memory_bytes=memory,
+            file_bytes=int(limits["file_mb"]) * 2**20,
+            open_files=256,
+        )
+
+        channel = _Channel(data_fd)
+        path = os.path.join(workdir, request["filename"])
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(request["source"])
+        StudentFiles.paths = frozenset({path})
+        code = _run_probes(request, jobs, probes, path, channel)
+    except BaseException:
+        code = EXIT_INTERNAL
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        os._exit(code)
+
+
+def _run_probes(request: dict, jobs: list[list], probes: dict, path: str, channel: _Channel) -> int:
+    import torch
+
+    channel.event(e="import")
+    _seed(0)
+    module, notes = load_module(request["module"], path, request["source"])
+    present = [n for n in request["names"] if n in module.__dict__]
+    channel.event(e="imported", notes=notes, present=present)
+
+    for index, (name, device) in enumerate(jobs):
+        channel.event(e="start", job=index)
+        spec = probes[name]
+        _seed(0)
+        started = time.perf_counter()
+        try:
+            args = (module, torch.device(device)) if spec.takes_device else (module,)
+            result = spec.function(*args)
+        except BaseException as exc:
+            seconds = time.perf_counter() - started
+            channel.event(e="done", job=index, ok=False, error=describe_exception(exc), seconds=seconds)
+            continue
+        seconds = time.perf_counter() - started
+        try:
+            text, blob = wire.encode(result)
+        except BaseException as exc:
+            error = describe_exception(exc)
+            error["message"] = "the result could not be handed to the grader: " + error["message"]
+            channel.event(e="done", job=index, ok=False, error=error, seconds=seconds)
+            continue
+        channel.send(
+            frames.pack_json({"e": "done", "job": index, "ok": True, "seconds": seconds}),
+            frames.pack_frame(text),
+            frames.pack_frame(blob),
+        )
+        sys.stdout.flush()
+    channel.event(e="finished")
+    return 0

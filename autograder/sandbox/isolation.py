@@ -1,0 +1,173 @@
+"""Operating-system limits for the sandbox: rlimits, process-tree cleanup, a clean environment.
+
+Everything here degrades gracefully: a facility the platform lacks is skipped, and
+`capabilities()` says what held, so the docs and the grader can be honest about it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import time
+
+IS_LINUX = sys.platform.startswith("linux")
+
+# Variables a sandboxed run may inherit: locale and the GPU's own settings, nothing else.
+PASSED_ENV = ("LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES", "SYSTEMROOT")
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+
+
+def _libc():
+    if not IS_LINUX:
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
+
+
+def prctl(option: int, value: int) -> bool:
+    if _LIBC is None:
+        return False
+    return _LIBC.prctl(option, value, 0, 0, 0) == 0
+
+
+def sandbox_environment(home: str) -> dict[str, str]:
+    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+    env.update(
+        {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": home,
+            "TMPDIR": home,
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "LANG": env.get("LANG", "C.UTF-8"),
+        }
+    )
+    return env
+
+
+def set_rlimits(*, cpu_seconds: float, memory_bytes: int | None, file_bytes: int, open_files: int) -> None:
+    """Limits for the calling process (a sandbox child), inherited by whatever it starts."""
+    import resource
+
+    def cap(kind, soft, hard=None):
+        hard = soft if hard is None else hard
+        try:
+            old_soft, old_hard = resource.getrlimit(kind)
+            if old_hard != resource.RLIM_INFINITY:
+                soft, hard = min(soft, old_hard), min(hard, old_hard)
+            resource.setrlimit(kind, (soft, hard))
+        except (ValueError, OSError):
+            pass  # a platform without this limit: the wall-clock watchdog still holds
+
+    cpu = max(1, int(cpu_seconds) + 1)
+    cap(resource.RLIMIT_CPU, cpu, cpu + 2)
+    cap(resource.RLIMIT_FSIZE, file_bytes)
+    cap(resource.RLIMIT_NOFILE, open_files)
+    cap(resource.RLIMIT_CORE, 0)
+    if memory_bytes is not None and hasattr(resource, "RLIMIT_DATA"):
+        cap(resource.RLIMIT_DATA, memory_bytes)
+
+
+def data_segment_bytes() -> int | None:
+    """This process's private writable memory (VmData), which RLIMIT_DATA bounds."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state letter) for every process this user can see."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # the command name may hold spaces and parentheses: split after its last ')'
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1:
+            table[int(entry)] = (int(fields[1]), fields[0].decode("ascii", "replace"))
+    return table
+
+
+def live_descendants(pid: int) -> set[int]:
+    """Processes below `pid` that have not exited yet (zombies are left to `reap`)."""
+    if not IS_LINUX:
+        return set()
+    table = _process_table()
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {p for p, (pp, _) in table.items() if pp in frontier and p not in found}
+        found |= frontier
+    return {p for p in found if table[p][1] not in ("Z", "X")}
+
+
+def resident_bytes(pids) -> int:
+    total = 0
+    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def kill_tree(group: int | None = None) -> bool:
+    """SIGKILL a sandbox child's process group and every live descendant of this process.
+
+    The host is a child subreaper, so processes that double-forked or called setsid to escape
+    are still its descendants; it has no children other than sandbox processes. Returns
+    whether everything is gone.
+    """
+    for attempt in range(200):
+        if group is not None:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        targets = live_descendants(os.getpid())
+        for pid in targets:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        reap()
+        if not targets:
+            return True
+        time.sleep(0.005 if attempt < 20 else 0.05)
+    return False
+
+
+def reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
