@@ -190,7 +190,7 @@ class _WorkerConfig:
     assignment_id: str
     suite: str
     limits: Limits | None
-    tasks: tuple[str, ...] | None
+    devices: tuple[str, ...] | None
 
 
 class WorkerStartError(BlockgradeError):
@@ -208,7 +208,8 @@ def _worker_start(config: _WorkerConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
         assignment = course_at(Path(config.course_root)).get(config.assignment_id)
-        _worker_grader = Grader(assignment, config.suite, limits=config.limits, tasks=config.tasks)
+        devices = list(config.devices) if config.devices else None
+        _worker_grader = Grader(assignment, config.suite, limits=config.limits, devices=devices)
     except Exception as exc:
         _worker_failure = f"{type(exc).__name__}: {exc}"
 
@@ -252,6 +253,7 @@ def grade_batch(
     suite: str = "hidden",
     workers: int | None = None,
     limits: Limits | None = None,
+    devices: list[str] | None = None,
     on_result: Callable[[SubmissionResult], None] | None = None,
 ) -> BatchResult:
     """Grade many submissions on every core; write DIR/<submission>/* and DIR/gradebook.csv.
@@ -279,7 +281,7 @@ def grade_batch(
     interrupted = False
     items = [(str(p), n) for p, n in named]
     if workers == 1 or len(items) <= 1:
-        with Grader(assignment, suite, limits=limits) as grader:
+        with Grader(assignment, suite, limits=limits, devices=devices) as grader:
             try:
                 for path, name in items:
                     try:
@@ -289,7 +291,7 @@ def grade_batch(
             except KeyboardInterrupt:
                 interrupted = True
     else:
-        config = _WorkerConfig(str(course.root), assignment.id, suite, limits, None)
+        config = _WorkerConfig(str(course.root), assignment.id, suite, limits, tuple(devices) if devices else None)
         context = multiprocessing.get_context("spawn")
         pool = context.Pool(workers, initializer=_worker_start, initargs=(config,))
         try:

@@ -163,10 +163,10 @@ def _check_member(info: zipfile.ZipInfo) -> str:
 def _stage_zip(path: Path, assignment: Assignment) -> Staged:
     try:
         archive = zipfile.ZipFile(path)
+    except UnicodeDecodeError:  # before ValueError, of which it is a kind
+        raise StagingError(BAD_ARCHIVE, f"{path.name} holds file names that are not valid UTF-8") from None
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise StagingError(BAD_ARCHIVE, f"{path.name} is not a valid zip file ({exc})") from None
-    except UnicodeDecodeError:
-        raise StagingError(BAD_ARCHIVE, f"{path.name} holds file names that are not valid UTF-8") from None
     with archive:
         infos = archive.infolist()
         if not infos:

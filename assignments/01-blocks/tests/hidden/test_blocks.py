@@ -9,7 +9,7 @@ import math
 import torch
 from torch.nn import functional as F
 
-from autograder.judging import assert_close, error_type, matches, task, unwrap
+from autograder.judging import assert_close, error_type, failed, matches, task, unwrap
 
 
 def linear(layer, X):
@@ -118,10 +118,11 @@ def test_len_and_indexing(seq_indexing):
     length = unwrap(seq_indexing["len"], "len(net)")
     assert length == 3, f"len(MySequential(a, b, c)) is {length!r}, expected 3"
     for i, same in seq_indexing["items"].items():
-        ok = unwrap(same, f"net[{i}]")
-        assert ok is True, f"net[{i}] is not the module passed at position {i}" + (
-            " (negative indices count from the end, as for lists)" if i < 0 else ""
-        )
+        why = " (negative indices count from the end, as for lists)" if i < 0 else ""
+        if failed(same):
+            error = same["error"]
+            raise AssertionError(f"net[{i}] raised {error['type']}: {error['message']}{why}\n{error['traceback']}")
+        assert same["value"] is True, f"net[{i}] is not the module passed at position {i}{why}"
     kind = error_type(seq_indexing["past_end"])
     assert kind == "IndexError", (
         f"net[3] on a MySequential of 3 modules should raise IndexError, "

@@ -1,0 +1,18 @@
+# mistake: modules kept in a plain Python list
+# expect: MySequential=3
+# feedback: plain Python list
+class MySequential(nn.Module):
+    def __init__(self, *modules):
+        super().__init__()
+        self.layers = list(modules)
+
+    def forward(self, X):
+        for layer in self.layers:
+            X = layer(X)
+        return X
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, index):
+        return self.layers[index]

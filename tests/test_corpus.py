@@ -1,0 +1,77 @@
+"""Every assignment graded end to end on its corpus: the reference solution earns full marks,
+the generated stub earns nothing, and each mistaken submission loses exactly the points its
+case says, with feedback that names the mistake; correct variants keep full marks."""
+
+import shutil
+
+import pytest
+
+import corpus
+from autograder.catalog import Limits
+from autograder.grading import grade_batch
+from conftest import REPO
+from autograder.catalog import course_at
+
+COURSE = course_at(REPO)
+ASSIGNMENTS = [a for a in COURSE.assignments if corpus.cases(a.slug)]
+CASES = [pytest.param(a, c, id=f"{a.id}-{c.name}") for a in ASSIGNMENTS for c in corpus.cases(a.slug)]
+# Short limits keep the endless-loop cases quick; correct code needs a fraction of them.
+LIMITS = {"probe_seconds": 3, "submission_seconds": 40}
+SOLUTION, STUB = "reference-solution", "generated-stub"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """One batch per assignment: every case, the solution and the stub."""
+    graded = {}
+    for a in ASSIGNMENTS:
+        root = tmp_path_factory.mktemp(a.slug)
+        solution = (a.solution_dir / a.module).read_text(encoding="utf-8")
+        paths = []
+        for case in corpus.cases(a.slug):
+            folder = root / case.name
+            folder.mkdir()
+            (folder / a.module).write_text(corpus.compose(solution, case), encoding="utf-8")
+            paths.append(folder)
+        for name, source in ((SOLUTION, a.solution_dir), (STUB, REPO / "student_template" / a.slug)):
+            (root / name).mkdir()
+            shutil.copyfile(source / a.module, root / name / a.module)
+            paths.append(root / name)
+        batch = grade_batch(
+            COURSE, a, paths, root / "out", limits=a.limits.replace(**LIMITS), devices=["cpu"]
+        )
+        assert not batch.interrupted
+        graded[a.id] = ({r.name: r for r in batch.results}, root / "out")
+    return graded
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.id)
+def test_solution_earns_full_marks(graded, assignment):
+    results, _ = graded[assignment.id]
+    result = results[SOLUTION]
+    failed = [f"{t.test.name}: {t.message}" for t in result.tests if t.outcome == "failed"]
+    assert not failed, "\n".join(failed)
+    assert (result.score, result.max_score, result.status) == (assignment.max_score, assignment.max_score, "graded")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.id)
+def test_stub_earns_nothing(graded, assignment):
+    results, _ = graded[assignment.id]
+    result = results[STUB]
+    assert result.score == 0 and result.max_score == assignment.max_score
+    passed = [t.test.name for t in result.tests if t.outcome == "passed"]
+    assert not passed, f"the stub passes {passed}"
+
+
+@pytest.mark.parametrize("assignment, case", CASES)
+def test_case(graded, assignment, case):
+    results, out = graded[assignment.id]
+    result = results[case.name]
+    earned = {s.task: s.score for s in result.task_scores()}
+    expected = case.expected_scores(assignment.tasks)
+    details = "\n".join(f"  {t.test.name}: {t.outcome} {t.message[:200]}" for t in result.tests if t.outcome == "failed")
+    assert earned == pytest.approx(expected), f"{case.mistake}\nearned {earned}\nexpected {expected}\n{details}"
+    assert result.status == case.status, f"{case.mistake}: status {result.status!r}, expected {case.status!r}"
+    feedback = (out / result.name / "feedback.md").read_text(encoding="utf-8")
+    for phrase in case.feedback:
+        assert phrase in feedback, f"{case.mistake}: feedback.md does not say {phrase!r}:\n{feedback}"

@@ -1,0 +1,33 @@
+"""Frames on pipes: incremental reading gives back exactly what was sent, within a size cap."""
+
+import io
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autograder import frames
+
+
+@given(st.lists(st.binary(max_size=50), max_size=8), st.integers(1, 17))
+def test_reader_reassembles_frames_from_any_chunking(payloads, chunk):
+    data = b"".join(frames.pack_frame(p) for p in payloads)
+    reader = frames.FrameReader(max_bytes=100)
+    got = []
+    for i in range(0, len(data), chunk):
+        got += reader.feed(data[i : i + chunk])
+    assert got == payloads and not reader.buffer
+
+
+def test_reader_refuses_an_oversized_frame_before_reading_it():
+    reader = frames.FrameReader(max_bytes=10)
+    with pytest.raises(frames.DataError, match="exceeds"):
+        reader.feed(frames.pack_frame(b"x" * 11)[:8])
+
+
+def test_blocking_reader_reports_a_clean_end_and_a_torn_frame():
+    assert frames.read_frame(io.BytesIO(b""), 10) is None
+    stream = io.BytesIO(frames.pack_frame(b"hello") + frames.pack_frame(b"world")[:10])
+    assert frames.read_frame(stream, 10) == b"hello"
+    with pytest.raises(frames.DataError, match="ended inside"):
+        frames.read_frame(stream, 10)

@@ -1,0 +1,170 @@
+"""The sandbox host and its children: results, errors, limits, and what a run leaves behind."""
+
+import os
+import signal
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from autograder.catalog import Limits
+from autograder.sandbox.client import SandboxHost, Submission
+
+PROBES = Path(__file__).resolve().parent / "sandbox_probes.py"
+LIMITS = Limits(probe_seconds=3, submission_seconds=20, memory_mb=1024)
+
+
+@pytest.fixture(scope="module")
+def host():
+    os.environ["BLOCKGRADE_TEST_SECRET"] = "do-not-leak"
+    try:
+        with SandboxHost([PROBES]) as h:
+            yield h
+    finally:
+        del os.environ["BLOCKGRADE_TEST_SECRET"]
+
+
+def run(host, source, jobs=(("first", None), ("second", None)), **limits):
+    submission = Submission("student", "student.py", textwrap.dedent(source), ("f", "g"))
+    return host.run(submission, list(jobs), LIMITS.replace(**limits))
+
+
+def status(result, probe="first", device=None):
+    return result.outcomes[(probe, device)].status
+
+
+def test_values_come_back_as_plain_data(host):
+    result = run(host, "import torch\ndef f(): return {'t': torch.ones(2), 'n': (1, 'x')}\ndef g(): return None\n")
+    data = result.outcomes[("first", None)].data
+    assert torch.equal(data["t"], torch.ones(2)) and data["n"] == (1, "x")
+    assert status(result, "second") == "ok" and result.import_info["present"] == ["f", "g"]
+
+
+def test_an_exception_shows_student_frames_only(host):
+    result = run(host, "def helper():\n    raise ValueError('bad value')\ndef f():\n    return helper()\ndef g(): return 1\n")
+    error = result.outcomes[("first", None)].error
+    assert (error["type"], error["message"]) == ("ValueError", "bad value")
+    assert 'File "student.py", line 4, in f' in error["traceback"]
+    assert 'File "student.py", line 2, in helper' in error["traceback"]
+    assert "sandbox_probes" not in error["traceback"] and "autograder" not in error["traceback"]
+
+
+@pytest.mark.parametrize("raise_", ["SystemExit(0)", "KeyboardInterrupt()", "GeneratorExit()"])
+def test_exits_and_interrupts_are_errors_not_passes(host, raise_):
+    result = run(host, f"def f():\n    raise {raise_}\ndef g(): return 1\n")
+    assert status(result) == "error" and status(result, "second") == "ok"
+
+
+def test_a_hanging_probe_times_out_and_the_next_one_still_runs(host):
+    started = time.monotonic()
+    result = run(host, "def f():\n    while True: pass\ndef g(): return 2\n", jobs=[("quick", None), ("second", None)])
+    assert status(result, "quick") == "timed out"
+    assert result.outcomes[("second", None)].data == 2
+    assert time.monotonic() - started < 8
+
+
+def test_a_crashing_probe_costs_only_itself(host):
+    result = run(host, "import os\ndef f():\n    os._exit(0)\ndef g(): return 3\n")
+    assert status(result) == "crashed" and result.outcomes[("second", None)].data == 3
+
+
+def test_a_segfault_is_a_crash(host):
+    result = run(host, "import ctypes\ndef f():\n    ctypes.string_at(0)\ndef g(): return 3\n")
+    assert status(result) == "crashed"
+    assert "SIGSEGV" in result.outcomes[("first", None)].error["message"]
+
+
+def test_an_import_that_ends_the_process(host):
+    result = run(host, "import os\nos._exit(1)\ndef f(): return 1\n")
+    assert result.import_info["failed"] == "crashed"
+    assert {o.status for o in result.outcomes.values()} == {"not run"}
+
+
+def test_an_import_that_never_ends(host):
+    result = run(host, "while True:\n    pass\n", probe_seconds=1)
+    assert result.import_info["failed"] == "timed out"
+
+
+def test_the_submission_time_limit_stops_everything(host):
+    result = run(
+        host,
+        "import time\ndef f():\n    time.sleep(1.5)\ndef g():\n    time.sleep(1.5)\n",
+        jobs=[("first", None), ("second", None), ("first", None)],
+        submission_seconds=2,
+    )
+    assert status(result) in ("ok", "timed out") and status(result, "second") == "timed out"
+
+
+def test_output_is_captured_and_capped(host):
+    result = run(host, "def f():\n    for i in range(200000): print('spam', i)\n    return 1\ndef g(): return 1\n", output_kb=8)
+    assert status(result) == "ok"
+    assert result.output["dropped"] > 1_000_000 and len(result.output["text"]) < 9000
+    assert result.output["text"].startswith("spam 0") and "spam 199999" in result.output["text"]
+
+
+def test_nothing_the_submission_started_outlives_it(host):
+    source = """
+        import os, subprocess, time
+        def f():
+            detached = subprocess.Popen(["sleep", "60"], start_new_session=True).pid
+            read, write = os.pipe()
+            if os.fork() == 0:            # a double fork: the grandchild is orphaned at once
+                if os.fork() == 0:
+                    os.setsid()
+                    os.write(write, str(os.getpid()).encode().ljust(16))
+                    time.sleep(60)
+                os._exit(0)
+            grandchild = int(os.read(read, 16))
+            return [detached, grandchild]
+        def g(): return 1
+    """
+    result = run(host, source)
+    pids = result.outcomes[("first", None)].data
+    assert len(pids) == 2
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_memory_beyond_the_limit_fails_that_probe_only(host):
+    source = "import torch\ndef f():\n    return torch.ones(2**31, dtype=torch.uint8).sum()\ndef g(): return 4\n"
+    result = run(host, source, memory_mb=512)
+    assert status(result) in ("error", "crashed") and result.outcomes[("second", None)].data == 4
+
+
+def test_too_much_data_is_refused(host):
+    result = run(host, "import torch\ndef f(): return torch.zeros(2**20)\ndef g(): return 5\n", data_mb=1)
+    assert status(result) in ("invalid", "crashed") and result.outcomes[("second", None)].data == 5
+
+
+def test_the_environment_is_scrubbed_and_the_directory_private(host):
+    result = run(host, "import os\ndef f(): return [dict(os.environ), os.getcwd(), sorted(os.listdir('.'))]\ndef g(): return 1\n")
+    env, cwd, files = result.outcomes[("first", None)].data
+    assert "BLOCKGRADE_TEST_SECRET" not in env and env["HOME"] == cwd
+    assert files == ["student.py"] and cwd != os.getcwd()
+
+
+def test_an_import_only_run_reports_the_names(host):
+    result = run(host, "def f(): pass\n", jobs=[])
+    assert result.outcomes == {} and result.import_info["present"] == ["f"]
+
+
+def test_devices_reach_probes(host):
+    result = run(host, "def f(): return 1\ndef g(): return 1\n", jobs=[("on_device", "cpu")])
+    assert result.outcomes[("on_device", "cpu")].data == {"device": "cpu", "value": 1}
+
+
+def test_a_killed_host_costs_only_the_submission_that_killed_it(host):
+    killer = "import os, signal\ndef f():\n    os.kill(os.getppid(), signal.SIGKILL)\ndef g(): return 1\n"
+    result = run(host, killer)
+    assert status(result) == "crashed"
+    after = run(host, "def f(): return 6\ndef g(): return 7\n")
+    assert after.outcomes[("first", None)].data == 6
+
+
+def test_the_host_runs_no_judge_code(host):
+    """Only probe files are loaded by the host: no test_*.py module is ever imported there."""
+    result = run(host, "import sys\ndef f(): return sorted(m for m in sys.modules if 'test_' in m or 'judg' in m)\ndef g(): return 1\n")
+    assert result.outcomes[("first", None)].data == []

@@ -1,0 +1,183 @@
+"""Where submissions enter: folders, zips and notebooks become one module's source, and
+archives that try anything else are refused with a clear status and nothing written."""
+
+import json
+import os
+import zipfile
+
+import pytest
+
+from autograder.staging import BAD_ARCHIVE, IMPORT_ERROR, MISSING_FILE, StagingError, stage, submission_name
+
+SOURCE = "def MLP():\n    return 1\n"
+
+
+@pytest.fixture
+def blocks(course):
+    return course.get("blocks")
+
+
+def make_zip(path, members, **info_changes):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            for key, value in info_changes.get(name, {}).items():
+                setattr(info, key, value)
+            archive.writestr(info, data)
+    return path
+
+
+def refused(path, assignment, status):
+    with pytest.raises(StagingError) as caught:
+        stage(path, assignment)
+    assert caught.value.status == status and caught.value.message
+    return caught.value.message
+
+
+def test_folder(tmp_path, blocks):
+    (tmp_path / "blocks.py").write_text(SOURCE)
+    staged = stage(tmp_path, blocks)
+    assert staged.submission.source == SOURCE and staged.submission.module == "blocks"
+    assert "MLP" in staged.submission.names
+
+
+def test_nested_folder_and_the_shallowest_copy(tmp_path, blocks):
+    (tmp_path / "hw1" / "old").mkdir(parents=True)
+    (tmp_path / "hw1" / "blocks.py").write_text(SOURCE)
+    (tmp_path / "hw1" / "old" / "blocks.py").write_text("old = True\n")
+    staged = stage(tmp_path, blocks)
+    assert staged.submission.source == SOURCE and any("hw1" in n for n in staged.notes)
+
+
+def test_two_copies_side_by_side_are_ambiguous(tmp_path, blocks):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "blocks.py").write_text(SOURCE)
+    assert "several copies" in refused(tmp_path, blocks, BAD_ARCHIVE)
+
+
+def test_missing_module(tmp_path, blocks):
+    (tmp_path / "notes.txt").write_text("hi")
+    assert "has no blocks.py" in refused(tmp_path, blocks, MISSING_FILE)
+    assert "does not exist" in refused(tmp_path / "nobody", blocks, MISSING_FILE)
+
+
+def test_a_linked_module_is_refused(tmp_path, blocks):
+    secret = tmp_path / "secret.py"
+    secret.write_text("hidden = 1\n")
+    (tmp_path / "sub").mkdir()
+    os.symlink(secret, tmp_path / "sub" / "blocks.py")
+    assert "link" in refused(tmp_path / "sub", blocks, BAD_ARCHIVE)
+
+
+def test_a_file_that_is_not_text(tmp_path, blocks):
+    (tmp_path / "blocks.py").write_bytes(b"\xff\xfe\x00bad")
+    refused(tmp_path, blocks, IMPORT_ERROR)
+
+
+def test_too_large(tmp_path, blocks):
+    (tmp_path / "blocks.py").write_text("x = 1\n" * 300_000)
+    assert "larger than" in refused(tmp_path, blocks, BAD_ARCHIVE)
+
+
+def test_zip_with_folder_manifest_and_mac_junk(tmp_path, blocks):
+    path = make_zip(
+        tmp_path / "alice.zip",
+        {
+            "alice/blocks.py": SOURCE,
+            "__MACOSX/alice/._blocks.py": "junk",
+            "manifest.json": json.dumps({"assignment": "parameters"}),
+        },
+    )
+    staged = stage(path, blocks)
+    assert staged.submission.source == SOURCE
+    assert any("packed for assignment 'parameters'" in n for n in staged.notes)
+    assert submission_name(path) == "alice"
+
+
+def test_a_folder_holding_only_a_zip(tmp_path, blocks):
+    (tmp_path / "bob").mkdir()
+    make_zip(tmp_path / "bob" / "blocks-submission.zip", {"blocks.py": SOURCE})
+    assert stage(tmp_path / "bob", blocks).submission.source == SOURCE
+
+
+@pytest.mark.parametrize(
+    "members, changes, message",
+    [
+        ({"../evil.py": "x", "blocks.py": SOURCE}, {}, "climbs out"),
+        ({"/etc/blocks.py": SOURCE}, {}, "absolute path"),
+        ({"C:/blocks.py": SOURCE}, {}, "absolute path"),
+        ({"link": "/etc/passwd", "blocks.py": SOURCE}, {"link": {"external_attr": 0o120777 << 16}}, "link"),
+        ({"blocks.py": SOURCE, "bomb.bin": b"\0" * (5 * 2**20)}, {}, "zip bomb"),
+        ({"bad\x01name.py": "x"}, {}, "control characters"),
+    ],
+)
+def test_hostile_zips_are_refused_and_nothing_is_written(tmp_path, blocks, members, changes, message):
+    path = make_zip(tmp_path / "evil.zip", members, **changes)
+    before = sorted(os.listdir(tmp_path))
+    assert message in refused(path, blocks, BAD_ARCHIVE)
+    assert sorted(os.listdir(tmp_path)) == before and not (tmp_path.parent / "evil.py").exists()
+
+
+def test_too_many_members(tmp_path, blocks):
+    path = make_zip(tmp_path / "many.zip", {f"f{i}.txt": "" for i in range(2001)})
+    assert "more than 2000 files" in refused(path, blocks, BAD_ARCHIVE)
+
+
+def test_empty_corrupt_and_missing(tmp_path, blocks):
+    assert "is empty" in refused(make_zip(tmp_path / "empty.zip", {}), blocks, BAD_ARCHIVE)
+    (tmp_path / "corrupt.zip").write_bytes(b"PK\x03\x04 this is not a zip")
+    assert "not a valid zip" in refused(tmp_path / "corrupt.zip", blocks, BAD_ARCHIVE)
+    assert "holds no blocks.py" in refused(make_zip(tmp_path / "other.zip", {"x.py": "1"}), blocks, MISSING_FILE)
+
+
+def test_a_name_flagged_utf8_that_is_not(tmp_path, blocks):
+    path = make_zip(tmp_path / "names.zip", {"aZ.py": "x", "blocks.py": SOURCE})
+    data = bytearray(path.read_bytes().replace(b"aZ.py", b"a\xff.py"))
+    # set the "name is UTF-8" bit (11) of the first local header and of the first central entry
+    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.index(signature) + flag_offset
+        data[at + 1] |= 0x08
+    path.write_bytes(bytes(data))
+    assert "not valid UTF-8" in refused(path, blocks, BAD_ARCHIVE)
+
+
+def notebook(cells):
+    return {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def code(source, **nbgrader):
+    cell = {"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None}
+    if nbgrader:
+        cell["metadata"]["nbgrader"] = nbgrader
+    return cell
+
+
+def test_nbgrader_notebook_takes_solution_and_read_only_cells(tmp_path, blocks):
+    document = notebook(
+        [
+            code("import torch\n%matplotlib inline\n", locked=True, grade=False, grade_id="imports"),
+            code("def MLP():\n    return 1\n!pip install foo\n", solution=True, grade_id="MLP"),
+            code("print('a cell the student added')\n"),
+            code("from autograder.notebook_check import check\ncheck('MLP')\n", locked=True, grade_id="check-MLP"),
+            code("assert MLP() == 1\n", grade=True, locked=True, grade_id="test-MLP", points=1),
+        ]
+    )
+    (tmp_path / "blocks.ipynb").write_text(json.dumps(document))
+    staged = stage(tmp_path, blocks)
+    source = staged.submission.source
+    assert "import torch" in source and "def MLP" in source
+    for left_out in ("%matplotlib", "!pip", "student added", "check(", "assert MLP"):
+        assert left_out not in source
+    assert any("magic or shell" in n for n in staged.notes)
+
+
+def test_a_plain_notebook_contributes_all_code_cells(tmp_path, blocks):
+    (tmp_path / "blocks.ipynb").write_text(json.dumps(notebook([code(["def MLP():\n", "    return 1\n"]), code("x = 2\n")])))
+    assert "x = 2" in stage(tmp_path, blocks).submission.source
+
+
+def test_a_notebook_that_is_not_one(tmp_path, blocks):
+    (tmp_path / "blocks.ipynb").write_text("[1, 2, 3]")
+    assert "not a readable notebook" in refused(tmp_path, blocks, IMPORT_ERROR)
