@@ -88,13 +88,20 @@ def render(result: SubmissionResult, console: Console, selected: set[str] | None
     rows = task_rows(result, selected)
     for row in rows:
         style = "green" if row["passed"] else "red"
-        verdict = row["verdict"] + (f" ({', '.join(row['not_run'])} not run)" if row["not_run"] and row["passed"] else "")
+        verdict = row["verdict"] + (
+            f" ({', '.join(row['not_run'])} not run)" if row["not_run"] and row["passed"] else ""
+        )
         table.add_row(Text(row["task"]), fmt_points(row["points"]), Text(verdict, style=style), Text(row["hint"]))
     console.print(table)
     failing = [row for row in rows if row["detail"] is not None]
     for row in failing if verbose else failing[:1]:
         detail = row["detail"]
-        console.print(Text(f"{row['task']}: {detail.test.title}" + (f" [{detail.test.device}]" if detail.test.device else ""), style="bold red"))
+        console.print(
+            Text(
+                f"{row['task']}: {detail.test.title}" + (f" [{detail.test.device}]" if detail.test.device else ""),
+                style="bold red",
+            )
+        )
         console.print(Text(detail.message), soft_wrap=True)
         console.print()
     if verbose and result.output.strip():
@@ -109,4 +116,3 @@ def render(result: SubmissionResult, console: Console, selected: set[str] | None
         f"({fmt_points(total)} of {fmt_points(sum(r['points'] for r in rows))} points if the hidden tests agree)."
     )
     return passed
-

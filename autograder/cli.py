@@ -136,7 +136,9 @@ def check(assignment: str | None, tasks: tuple[str, ...], file: Path | None, ver
 @main.command()
 @click.argument("assignment")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the zip.")
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The file to submit.")
+@click.option(
+    "--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The file to submit."
+)
 @click.option("--force", is_flag=True, help="Pack even if the file does not import cleanly.")
 @root_option
 @_friendly
@@ -179,13 +181,17 @@ def build(check_only: bool, root: Path | None) -> None:
 
 @main.command()
 @click.option("-a", "--assignment", "assignment_key", required=True, help="Assignment id, folder or number.")
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option(
+    "-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder."
+)
 @click.option("-j", "--workers", type=click.IntRange(min=1), help="Parallel workers (default: one per core).")
 @click.option("--suite", type=click.Choice(["hidden", "visible"]), default="hidden", show_default=True)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @root_option
 @_friendly
-def grade(assignment_key: str, out_dir: Path, workers: int | None, suite: str, paths: tuple[Path, ...], root: Path | None) -> None:
+def grade(
+    assignment_key: str, out_dir: Path, workers: int | None, suite: str, paths: tuple[Path, ...], root: Path | None
+) -> None:
     """Grade submission folders or zips into OUT/gradebook.csv and OUT/<submission>/."""
     from autograder.grading import grade_batch
     from autograder.outputs import fmt_points

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.catalog import Assignment, Course, CatalogError
+from autograder.catalog import Assignment, CatalogError, Course
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"

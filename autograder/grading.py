@@ -307,5 +307,6 @@ def grade_batch(
             raise
         finally:
             pool.join()
-    return BatchResult(results=results, interrupted=interrupted, seconds=time.monotonic() - started, gradebook=gradebook)
-
+    return BatchResult(
+        results=results, interrupted=interrupted, seconds=time.monotonic() - started, gradebook=gradebook
+    )

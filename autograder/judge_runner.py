@@ -120,7 +120,12 @@ class _Plugin:
             raise RuntimeError("no sandbox run to judge")
         outcome = self.outcomes.get((name, device))
         if outcome is None:
-            outcome = ProbeOutcome(name, device, "internal", error={"type": "internal", "message": f"probe {name} did not run", "traceback": ""})
+            outcome = ProbeOutcome(
+                name,
+                device,
+                "internal",
+                error={"type": "internal", "message": f"probe {name} did not run", "traceback": ""},
+            )
         if not outcome.ok:
             raise ProbeFailed(outcome)
         return copy.deepcopy(outcome.data)  # judges may change what they get; others must not see it
@@ -134,7 +139,11 @@ class _Plugin:
             return
         params = []
         for device in self.suite.devices_all:
-            marks = () if device in self.suite.devices_present else (pytest.mark.skip(reason=f"this runner has no {device}"),)
+            marks = (
+                ()
+                if device in self.suite.devices_present
+                else (pytest.mark.skip(reason=f"this runner has no {device}"),)
+            )
             params.append(pytest.param(*([device] * len(names)), id=device, marks=marks))
         metafunc.parametrize(names, params, indirect=True)
 
@@ -218,7 +227,9 @@ class JudgeSuite:
         if task_id is None:
             raise ConfigurationError(f"{item.nodeid}: every judge needs @task(...)")
         if task_id not in self.assignment.task_ids:
-            raise ConfigurationError(f"{item.nodeid}: task {task_id!r} is not in {self.assignment.folder}/assignment.toml")
+            raise ConfigurationError(
+                f"{item.nodeid}: task {task_id!r} is not in {self.assignment.folder}/assignment.toml"
+            )
         callspec = getattr(item, "callspec", None)
         device = None
         if callspec is not None:

@@ -84,7 +84,9 @@ def expect_tensor(value, what: str) -> torch.Tensor:
     return value
 
 
-def mismatch(actual: torch.Tensor, expected: torch.Tensor, *, rtol: float | None = None, atol: float | None = None) -> str | None:
+def mismatch(
+    actual: torch.Tensor, expected: torch.Tensor, *, rtol: float | None = None, atol: float | None = None
+) -> str | None:
     """None if `actual` is close to `expected` (same shape and dtype); else what differs."""
     if tuple(actual.shape) != tuple(expected.shape):
         return f"the shape is {tuple(actual.shape)}, expected {tuple(expected.shape)}"
@@ -113,7 +115,9 @@ def mismatch(actual: torch.Tensor, expected: torch.Tensor, *, rtol: float | None
     )
 
 
-def assert_close(actual, expected: torch.Tensor, message: str, *, rtol: float | None = None, atol: float | None = None) -> None:
+def assert_close(
+    actual, expected: torch.Tensor, message: str, *, rtol: float | None = None, atol: float | None = None
+) -> None:
     """Fail with `message` (and what differs) unless `actual` is a tensor close to `expected`."""
     if not isinstance(actual, torch.Tensor):
         raise AssertionError(f"{message}: the result should be a tensor, but it is {describe(actual)}")

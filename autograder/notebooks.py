@@ -116,7 +116,9 @@ def notebook_from_module(assignment, source: str) -> str:
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     owner = {name: task for task in assignment.tasks for name in task.names}
-    handout = assignment.handout.read_text(encoding="utf-8") if assignment.handout.is_file() else f"# {assignment.title}\n"
+    handout = (
+        assignment.handout.read_text(encoding="utf-8") if assignment.handout.is_file() else f"# {assignment.title}\n"
+    )
     cells = [_cell("markdown", handout.rstrip() + "\n", "handout", _read_only("handout"))]
 
     def text(node) -> str:

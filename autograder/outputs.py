@@ -41,7 +41,9 @@ def test_visibility(result: SubmissionResult) -> str:
 
 
 def summary_text(result: SubmissionResult) -> str:
-    lines = [f"{result.assignment.title}: {fmt_points(result.score)} / {fmt_points(result.max_score)} ({result.status})"]
+    lines = [
+        f"{result.assignment.title}: {fmt_points(result.score)} / {fmt_points(result.max_score)} ({result.status})"
+    ]
     lines += [f"- {note}" for note in result.notes]
     not_run = [t for t in result.tests if t.outcome == NOT_RUN]
     if not_run:
@@ -124,7 +126,11 @@ def feedback_markdown(result: SubmissionResult) -> str:
                 continue
             out += [f"### {task.id}", ""]
             for r in mine:
-                out.append(f"- **{r.test.title}**" + (f" [{r.test.device}]" if r.test.device else "") + f" ({fmt_points(r.max_score)} pt)")
+                out.append(
+                    f"- **{r.test.title}**"
+                    + (f" [{r.test.device}]" if r.test.device else "")
+                    + f" ({fmt_points(r.max_score)} pt)"
+                )
                 out.append("")
                 out.append(fenced(r.message))
                 out.append("")

@@ -100,9 +100,9 @@ def describe_exception(exc: BaseException) -> dict:
         message = "<the exception's message is not a string>"
     if len(message) > MESSAGE_CHARS:
         message = message[:MESSAGE_CHARS] + " […]"
-    frames = [
-        f for f in traceback.extract_tb(exc.__traceback__) if f.filename in StudentFiles.paths
-    ][-TRACEBACK_FRAMES:]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in StudentFiles.paths][
+        -TRACEBACK_FRAMES:
+    ]
     lines = []
     for f in frames:
         lines.append(f'  File "{_short(f.filename)}", line {f.lineno}, in {f.name}')

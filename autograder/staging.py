@@ -101,7 +101,9 @@ def _read_capped(path: Path) -> bytes:
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        raise StagingError(BAD_ARCHIVE, f"{path.name} cannot be opened ({exc.strerror}); links are not accepted") from None
+        raise StagingError(
+            BAD_ARCHIVE, f"{path.name} cannot be opened ({exc.strerror}); links are not accepted"
+        ) from None
     with os.fdopen(fd, "rb") as f:
         data = f.read(cap + 1)
     if len(data) > cap:

@@ -26,8 +26,6 @@ OPAQUE_REPR_CHARS = 300
 _DEVICE_RE = re.compile(r"^(cpu|cuda|meta|mps|xpu|hpu|xla|privateuseone)(:\d{1,3})?$")
 
 
-
-
 @dataclass(frozen=True)
 class Opaque:
     """Stands for a value the boundary does not carry (a student's object): its type and repr."""
@@ -127,11 +125,7 @@ class _Encoder:
         if isinstance(obj, list):
             return [self.node(x, depth + 1) for x in list.__iter__(obj)]
         if isinstance(obj, dict):
-            return {
-                "__dict__": [
-                    [self.key(k, depth), self.node(v, depth + 1)] for k, v in dict.items(obj)
-                ]
-            }
+            return {"__dict__": [[self.key(k, depth), self.node(v, depth + 1)] for k, v in dict.items(obj)]}
         if type(obj).__module__ == "numpy":
             import numpy as np
 

@@ -15,6 +15,7 @@ def course() -> Course:
     assert found is not None and found.layout == "source"
     return found
 
+
 # Property tests are derandomized: the same examples on every run, so they cannot flake.
 from hypothesis import settings  # noqa: E402
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import REPO
 
 from autograder.cli import main
-from conftest import REPO
 
 
 def invoke(*args):
@@ -122,7 +122,18 @@ def test_grade_a_batch_with_malformed_submissions(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     with open(out / "gradebook.csv", newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["submission", "score", "max_score", "status", "MLP", "MySequential", "FixedHiddenMLP", "NestMLP", "Parallel", "replicate"]
+    assert rows[0] == [
+        "submission",
+        "score",
+        "max_score",
+        "status",
+        "MLP",
+        "MySequential",
+        "FixedHiddenMLP",
+        "NestMLP",
+        "Parallel",
+        "replicate",
+    ]
     table = {row[0]: row for row in rows[1:]}
     assert set(table) == {"solution", "stub", "nothing", "garbled", "corrupt", "wrong_names"}
     assert table["solution"][1:4] == ["20", "20", "graded"] and table["stub"][1:4] == ["0", "20", "graded"]
@@ -140,7 +151,7 @@ def test_the_installed_command(tmp_path):
     command = shutil.which("blockgrade") or str(Path(sys.executable).with_name("blockgrade"))
     version = subprocess.run([command, "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and "blockgrade, version" in version.stdout
-    bad = subprocess.run([command, "grade", "--assignment", "nope", "--out", tmp_path, REPO], capture_output=True, text=True, cwd=REPO)
+    bad = subprocess.run(
+        [command, "grade", "--assignment", "nope", "--out", tmp_path, REPO], capture_output=True, text=True, cwd=REPO
+    )
     assert bad.returncode == 2 and "no assignment 'nope'" in bad.stderr and "Traceback" not in bad.stderr
-
-

@@ -4,13 +4,12 @@ case says, with feedback that names the mistake; correct variants keep full mark
 
 import shutil
 
-import pytest
-
 import corpus
-from autograder.catalog import Limits
-from autograder.grading import grade_batch
+import pytest
 from conftest import REPO
+
 from autograder.catalog import course_at
+from autograder.grading import grade_batch
 
 COURSE = course_at(REPO)
 ASSIGNMENTS = [a for a in COURSE.assignments if corpus.cases(a.slug)]
@@ -37,9 +36,7 @@ def graded(tmp_path_factory):
             (root / name).mkdir()
             shutil.copyfile(source / a.module, root / name / a.module)
             paths.append(root / name)
-        batch = grade_batch(
-            COURSE, a, paths, root / "out", limits=a.limits.replace(**LIMITS), devices=["cpu"]
-        )
+        batch = grade_batch(COURSE, a, paths, root / "out", limits=a.limits.replace(**LIMITS), devices=["cpu"])
         assert not batch.interrupted
         graded[a.id] = ({r.name: r for r in batch.results}, root / "out")
     return graded
@@ -69,7 +66,9 @@ def test_case(graded, assignment, case):
     result = results[case.name]
     earned = {s.task: s.score for s in result.task_scores()}
     expected = case.expected_scores(assignment.tasks)
-    details = "\n".join(f"  {t.test.name}: {t.outcome} {t.message[:200]}" for t in result.tests if t.outcome == "failed")
+    details = "\n".join(
+        f"  {t.test.name}: {t.outcome} {t.message[:200]}" for t in result.tests if t.outcome == "failed"
+    )
     assert earned == pytest.approx(expected), f"{case.mistake}\nearned {earned}\nexpected {expected}\n{details}"
     assert result.status == case.status, f"{case.mistake}: status {result.status!r}, expected {case.status!r}"
     feedback = (out / result.name / "feedback.md").read_text(encoding="utf-8")

@@ -5,11 +5,11 @@ import textwrap
 
 import nbformat
 import pytest
+from conftest import REPO
 
 from autograder.catalog import course_at
 from autograder.generate import GenerateError, check_template, compare, stub_source
 from autograder.notebooks import module_source_from_notebook
-from conftest import REPO
 
 SOLUTION = textwrap.dedent(
     '''\
@@ -93,7 +93,9 @@ def test_template_notebook_is_valid_nbgrader_and_makes_the_stub_module(course):
         folder = REPO / "student_template" / a.slug
         notebook = nbformat.read(folder / a.notebook, as_version=4)
         nbformat.validate(notebook)
-        ids = [c.metadata.nbgrader["grade_id"] for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")]
+        ids = [
+            c.metadata.nbgrader["grade_id"] for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")
+        ]
         assert ids[0] == a.tasks[0].id and set(t.id for t in a.tasks) <= set(ids)
         source, _ = module_source_from_notebook(notebook)
         namespace = {}

@@ -1,7 +1,6 @@
 """The sandbox host and its children: results, errors, limits, and what a run leaves behind."""
 
 import os
-import signal
 import textwrap
 import time
 from pathlib import Path
@@ -43,7 +42,9 @@ def test_values_come_back_as_plain_data(host):
 
 
 def test_an_exception_shows_student_frames_only(host):
-    result = run(host, "def helper():\n    raise ValueError('bad value')\ndef f():\n    return helper()\ndef g(): return 1\n")
+    result = run(
+        host, "def helper():\n    raise ValueError('bad value')\ndef f():\n    return helper()\ndef g(): return 1\n"
+    )
     error = result.outcomes[("first", None)].error
     assert (error["type"], error["message"]) == ("ValueError", "bad value")
     assert 'File "student.py", line 4, in f' in error["traceback"]
@@ -98,7 +99,9 @@ def test_the_submission_time_limit_stops_everything(host):
 
 
 def test_output_is_captured_and_capped(host):
-    result = run(host, "def f():\n    for i in range(200000): print('spam', i)\n    return 1\ndef g(): return 1\n", output_kb=8)
+    result = run(
+        host, "def f():\n    for i in range(200000): print('spam', i)\n    return 1\ndef g(): return 1\n", output_kb=8
+    )
     assert status(result) == "ok"
     assert result.output["dropped"] > 1_000_000 and len(result.output["text"]) < 9000
     assert result.output["text"].startswith("spam 0") and "spam 199999" in result.output["text"]
@@ -140,7 +143,9 @@ def test_too_much_data_is_refused(host):
 
 
 def test_the_environment_is_scrubbed_and_the_directory_private(host):
-    result = run(host, "import os\ndef f(): return [dict(os.environ), os.getcwd(), sorted(os.listdir('.'))]\ndef g(): return 1\n")
+    result = run(
+        host, "import os\ndef f(): return [dict(os.environ), os.getcwd(), sorted(os.listdir('.'))]\ndef g(): return 1\n"
+    )
     env, cwd, files = result.outcomes[("first", None)].data
     assert "BLOCKGRADE_TEST_SECRET" not in env and env["HOME"] == cwd
     assert files == ["student.py"] and cwd != os.getcwd()
@@ -166,5 +171,10 @@ def test_a_killed_host_costs_only_the_submission_that_killed_it(host):
 
 def test_the_host_runs_no_judge_code(host):
     """Only probe files are loaded by the host: no test_*.py module is ever imported there."""
-    result = run(host, "import sys\ndef f(): return sorted(m for m in sys.modules if 'test_' in m or 'judg' in m)\ndef g(): return 1\n")
+    result = run(
+        host,
+        "import sys\n"
+        "def f(): return sorted(m for m in sys.modules if 'test_' in m or 'judg' in m)\n"
+        "def g(): return 1\n",
+    )
     assert result.outcomes[("first", None)].data == []

@@ -174,7 +174,9 @@ def test_nbgrader_notebook_takes_solution_and_read_only_cells(tmp_path, blocks):
 
 
 def test_a_plain_notebook_contributes_all_code_cells(tmp_path, blocks):
-    (tmp_path / "blocks.ipynb").write_text(json.dumps(notebook([code(["def MLP():\n", "    return 1\n"]), code("x = 2\n")])))
+    (tmp_path / "blocks.ipynb").write_text(
+        json.dumps(notebook([code(["def MLP():\n", "    return 1\n"]), code("x = 2\n")]))
+    )
     assert "x = 2" in stage(tmp_path, blocks).submission.source
 
 

@@ -39,9 +39,9 @@ scalars = st.none() | st.booleans() | st.integers(-(2**62), 2**62) | st.floats(a
 keys = st.text(max_size=8) | st.integers(-5, 5)
 trees = st.recursive(
     scalars | tensors(),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.lists(inner, max_size=4).map(tuple)
-    | st.dictionaries(keys, inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.lists(inner, max_size=4).map(tuple) | st.dictionaries(keys, inner, max_size=4)
+    ),
     max_leaves=12,
 )
 

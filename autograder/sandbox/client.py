@@ -173,7 +173,11 @@ class SandboxHost:
                     outcome.data = wire.decode(text, blob, max_bytes=limits.data_mb * 2**20)
                 except frames.DataError as exc:
                     outcome.status = "invalid"
-                    outcome.error = {"type": "invalid", "message": f"the probe's data was rejected: {exc}", "traceback": ""}
+                    outcome.error = {
+                        "type": "invalid",
+                        "message": f"the probe's data was rejected: {exc}",
+                        "traceback": "",
+                    }
             outcomes[key] = outcome
         return SandboxRun(
             outcomes=outcomes,

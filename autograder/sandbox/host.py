@@ -18,15 +18,14 @@ import os
 import selectors
 import shutil
 import signal
-import sys
 import tempfile
 import time
 import traceback
 
 from autograder import frames
 from autograder.probing import load_probe_modules
-from autograder.wire import MAX_JSON_BYTES
 from autograder.sandbox import child, isolation
+from autograder.wire import MAX_JSON_BYTES
 
 MAX_REQUEST_BYTES = 32 * 2**20
 SETUP_SECONDS = 30.0  # from fork to the first student statement: our own work only
@@ -104,7 +103,7 @@ class Supervisor:
     def run(self) -> list[bytes]:
         started = time.monotonic()
         self.deadline = started + float(self.limits["submission_seconds"])
-        for index, (name, _) in enumerate(self.jobs):
+        for name, _ in self.jobs:
             if name not in self.probes:
                 self.internal = f"unknown probe {name!r}"
         while self.internal is None:
@@ -336,7 +335,10 @@ class Supervisor:
             message, status_word = "the sandbox received malformed data from this run", "invalid"
         else:
             message, status_word = how, "crashed"
-        self.results[current] = {"status": status_word, "error": {"type": status_word, "message": message, "traceback": ""}}
+        self.results[current] = {
+            "status": status_word,
+            "error": {"type": status_word, "message": message, "traceback": ""},
+        }
         self.events.append({"kind": status_word, "probe": name, "device": device, "message": message})
         return True
 

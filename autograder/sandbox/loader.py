@@ -10,8 +10,8 @@ Runs in the sandbox child, on untrusted code.
 """
 
 from __future__ import annotations
-
 import __future__
+
 import ast
 import re
 import sys

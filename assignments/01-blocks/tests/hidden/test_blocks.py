@@ -42,9 +42,8 @@ def test_mlp_layers(mlp_shapes):
             layer = got[attr]
             assert layer["kind"] == "Linear", f"{call}.{attr} should be an nn.Linear, but it is {layer['kind']}"
             have = (layer["in"], layer["out"])
-            assert have == want, (
-                f"{call}.{attr} is nn.Linear{have}, expected nn.Linear{want}"
-                + (": build the layers from the constructor's arguments, not fixed sizes" if key == "custom" else "")
+            assert have == want, f"{call}.{attr} is nn.Linear{have}, expected nn.Linear{want}" + (
+                ": build the layers from the constructor's arguments, not fixed sizes" if key == "custom" else ""
             )
 
 
@@ -125,7 +124,7 @@ def test_len_and_indexing(seq_indexing):
         assert same["value"] is True, f"net[{i}] is not the module passed at position {i}{why}"
     kind = error_type(seq_indexing["past_end"])
     assert kind == "IndexError", (
-        f"net[3] on a MySequential of 3 modules should raise IndexError, "
+        "net[3] on a MySequential of 3 modules should raise IndexError, "
         + (f"it raised {kind}" if kind else "it returned a value")
         + " (Python's iteration and nn.Sequential rely on IndexError)"
     )
@@ -176,7 +175,8 @@ def test_two_parameters(fixed_structure):
         )
         expected = [["linear.weight", [n, n]], ["linear.bias", [n]]]
         assert sorted(params) == sorted(expected), (
-            f"{call}'s parameters are {params}, expected linear.weight of shape ({n}, {n}) and linear.bias of shape ({n},)"
+            f"{call}'s parameters are {params}, "
+            f"expected linear.weight of shape ({n}, {n}) and linear.bias of shape ({n},)"
         )
 
 
@@ -326,7 +326,6 @@ def test_replicate_rejects_n_below_one(replicate_invalid):
     "n < 1 raises ValueError"
     for n, outcome in replicate_invalid.items():
         kind = error_type(outcome)
-        assert kind == "ValueError", (
-            f"replicate(factory, {n}) should raise ValueError, "
-            + (f"it raised {kind}" if kind else "it returned a value")
+        assert kind == "ValueError", f"replicate(factory, {n}) should raise ValueError, " + (
+            f"it raised {kind}" if kind else "it returned a value"
         )

@@ -3,7 +3,6 @@
 They are a subset of what grading runs. Read them: each message says what is expected.
 """
 
-import torch
 from torch.nn import functional as F
 
 from autograder.judging import assert_close, error_type, expect_tensor, task, unwrap
@@ -51,7 +50,9 @@ def test_fixed_hidden(fixed_hidden):
 @task("NestMLP")
 def test_nested(nested):
     "NestMLP() maps (2, 20) inputs to (2, 16) through net, then linear"
-    assert nested["children"] == ["net", "linear"], f"NestMLP's submodules are {nested['children']}, expected net, linear"
+    assert nested["children"] == ["net", "linear"], (
+        f"NestMLP's submodules are {nested['children']}, expected net, linear"
+    )
     Y = expect_tensor(unwrap(nested["Y"], "NestMLP()(X)"), "NestMLP()(X)")
     assert tuple(Y.shape) == (2, 16), f"NestMLP()(X) has shape {tuple(Y.shape)}, expected (2, 16)"
 
