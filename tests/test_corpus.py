@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO
 
 from autograder.catalog import course_at
-from autograder.grading import grade_batch
+from autograder.grading import Grader, grade_batch
 
 COURSE = course_at(REPO)
 ASSIGNMENTS = [a for a in COURSE.assignments if corpus.cases(a.slug)]
@@ -74,3 +74,14 @@ def test_case(graded, assignment, case):
     feedback = (out / result.name / "feedback.md").read_text(encoding="utf-8")
     for phrase in case.feedback:
         assert phrase in feedback, f"{case.mistake}: feedback.md does not say {phrase!r}:\n{feedback}"
+
+
+@pytest.mark.parametrize("assignment", COURSE.assignments, ids=lambda a: a.id)
+def test_visible_suite_passes_the_solution_and_fails_every_stub_task(assignment):
+    with Grader(assignment, "visible", devices=["cpu"]) as grader:
+        solved = grader.grade(assignment.solution_dir)
+        stub = grader.grade(REPO / "student_template" / assignment.slug)
+    failed = [f"{t.test.name}: {t.message}" for t in solved.tests if t.outcome == "failed"]
+    assert not failed, "\n".join(failed)
+    assert {t.test.task for t in solved.tests} == set(assignment.task_ids), "every task needs a visible test"
+    assert all(s.failed for s in stub.task_scores()), "the stub passes a task's visible tests"

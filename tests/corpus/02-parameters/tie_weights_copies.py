@@ -1,0 +1,10 @@
+# mistake: tie_weights copies the values instead of sharing the Parameters
+# expect: tie_weights=1
+# feedback: the values are copies
+# feedback: Sharing is not copying
+def tie_weights(net, src, dst):
+    if net[src].weight.shape != net[dst].weight.shape:
+        raise ValueError("shapes differ")
+    net[dst].weight.data = net[src].weight.data.clone()
+    net[dst].bias.data = net[src].bias.data.clone()
+    return net
