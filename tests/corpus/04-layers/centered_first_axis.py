@@ -1,0 +1,10 @@
+# mistake: CenteredLayer always subtracts the mean along dimension 0
+# expect: CenteredLayer=0
+# feedback: subtracts a mean along one dimension
+class CenteredLayer(nn.Module):
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, X):
+        return X - X.mean(0, keepdim=True)

@@ -1,0 +1,9 @@
+# mistake: CenteredLayer ignores dim
+# expect: CenteredLayer=2
+# feedback: ignores dim
+class CenteredLayer(nn.Module):
+    def __init__(self, dim=None):
+        super().__init__()
+
+    def forward(self, X):
+        return X - X.mean()
