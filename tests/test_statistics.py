@@ -7,7 +7,6 @@ import math
 
 import pytest
 import torch
-
 from conftest import REPO
 
 SEEDS = range(100)

@@ -98,7 +98,7 @@ def looked_up(sub):
         got = attempt(sub.get_parameter, net, path)
         found[path] = got if "error" in got else {"value": got["value"] is owned[path]}
     unknown = {path: attempt(sub.get_parameter, net, path) for path in ("0.block 7.0.bias", "1.weights", "0.block 1")}
-    for path, got in unknown.items():
+    for got in unknown.values():
         if "value" in got:
             got["value"] = type(got["value"]).__name__
     return {"found": found, "unknown": unknown}

@@ -145,9 +145,8 @@ def test_get_parameter_unknown_path(looked_up):
     "a path that names no parameter raises KeyError naming the path"
     for path, got in looked_up["unknown"].items():
         kind = error_type(got)
-        assert kind == "KeyError", (
-            f"get_parameter(net, {path!r}) should raise KeyError, "
-            + (f"it raised {kind}" if kind else f"it returned a {got.get('value')}")
+        assert kind == "KeyError", f"get_parameter(net, {path!r}) should raise KeyError, " + (
+            f"it raised {kind}" if kind else f"it returned a {got.get('value')}"
         )
         assert path in got["error"]["message"], f"the KeyError for {path!r} should name the path"
 
@@ -219,9 +218,7 @@ def test_tied_structure(tied_structure):
 
 def tied_reference_grads(state, X):
     """The gradients of each use of the shared layer, from an untied copy of the network."""
-    uses = [
-        [state["2.weight"].clone().requires_grad_(), state["2.bias"].clone().requires_grad_()] for _ in range(2)
-    ]
+    uses = [[state["2.weight"].clone().requires_grad_(), state["2.bias"].clone().requires_grad_()] for _ in range(2)]
     H = F.relu(F.linear(X, state["0.weight"], state["0.bias"]))
     H = F.relu(F.linear(H, *uses[0]))
     H = F.relu(F.linear(H, *uses[1]))
@@ -294,4 +291,3 @@ def test_tie_refuses_mismatched_shapes(tie_mismatch):
         kind = data["error"]["type"] if data["error"] else None
         assert kind == "ValueError", f"tying {what} should raise ValueError" + (f", not {kind}" if kind else "")
         assert data["unchanged"], f"tying {what} failed but changed net: check the shapes before changing anything"
-

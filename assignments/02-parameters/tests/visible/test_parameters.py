@@ -35,7 +35,9 @@ def test_get_parameter(basics):
 @task("count_parameters")
 def test_count(basics):
     "count_parameters counts scalars"
-    assert unwrap(basics["count"], "count_parameters(net)") == 4 * 8 + 8 + 8 + 1, "Linear(4, 8) and Linear(8, 1) hold 49"
+    assert unwrap(basics["count"], "count_parameters(net)") == 4 * 8 + 8 + 8 + 1, (
+        "Linear(4, 8) and Linear(8, 1) hold 49"
+    )
 
 
 @task("tied_mlp")

@@ -187,4 +187,8 @@ def materialized_on(sub, device):
     result = attempt(sub.materialize, net, 7)
     if "error" in result:
         return {"result": result}
-    return {"result": {"value": True}, "devices": sorted({str(p.device) for p in net.parameters()}), "device": str(device)}
+    return {
+        "result": {"value": True},
+        "devices": sorted({str(p.device) for p in net.parameters()}),
+        "device": str(device),
+    }

@@ -60,7 +60,9 @@ def test_normal_distribution(normal_sampled):
     mean, std = W.mean().item(), W.std().item()
     # standard errors: mean 0.01/sqrt(N) = 2.8e-5, std 0.01/sqrt(2N) = 2.0e-5
     assert abs(mean) < 3e-4, f"the weights' mean is {mean:.2e}, expected 0"
-    assert abs(std - 0.01) < 3e-4, f"the weights' standard deviation is {std:.4g}, expected 0.01 (not a variance of 0.01)"
+    assert abs(std - 0.01) < 3e-4, (
+        f"the weights' standard deviation is {std:.4g}, expected 0.01 (not a variance of 0.01)"
+    )
     within = (W.abs() < 0.01).double().mean().item()  # 68.3% for a normal, 57.7% for a uniform of the same std
     assert abs(within - 0.6827) < 0.015, f"{within:.1%} of the weights lie within one std: they are not normal"
 
@@ -84,7 +86,10 @@ def test_normal_in_place_linear_only(normal_applied):
 @task("init_constant", points=1)
 def test_constant_values(constant_sampled):
     "weight is all `value` (1.0 by default), bias zeros"
-    for key, value, call in (("default", 1.0, "init_constant(layer)"), ("value", 3.5, "init_constant(layer, value=3.5)")):
+    for key, value, call in (
+        ("default", 1.0, "init_constant(layer)"),
+        ("value", 3.5, "init_constant(layer, value=3.5)"),
+    ):
         W, bias, _ = sampled(constant_sampled[key], call)
         assert torch.equal(W, torch.full_like(W, value)), f"after {call} the weights should all be {value}"
         assert torch.equal(bias, torch.zeros_like(bias)), f"after {call} the bias should be zeros"
@@ -112,9 +117,13 @@ def test_xavier_distribution(xavier_sampled):
         f"a weight of magnitude {largest:.4f} lies beyond the Xavier bound {bound:.4f}: "
         "use the uniform variant with a = sqrt(6 / (fan_in + fan_out))"
     )
-    assert largest > 0.99 * bound, f"the weights reach only {largest:.4f} of the bound {bound:.4f}: check fan_in and fan_out"
+    assert largest > 0.99 * bound, (
+        f"the weights reach only {largest:.4f} of the bound {bound:.4f}: check fan_in and fan_out"
+    )
     std = W.std().item()  # a uniform's std is a / sqrt(3); standard error 0.4% of it
-    assert abs(std / (bound / math.sqrt(3)) - 1) < 0.03, f"the weights' std is {std:.4f}, expected {bound / math.sqrt(3):.4f}"
+    assert abs(std / (bound / math.sqrt(3)) - 1) < 0.03, (
+        f"the weights' std is {std:.4f}, expected {bound / math.sqrt(3):.4f}"
+    )
     half = (W.abs() < bound / 2).double().mean().item()  # 50% for a uniform
     assert abs(half - 0.5) < 0.015, f"{half:.1%} of the weights lie within half the bound: they are not uniform"
 
@@ -174,7 +183,13 @@ def test_per_layer_reaches_its_layers(per_layer):
     "inits[i] reaches net[i] and all its submodules"
     unwrap(per_layer["result"], "init_per_layer(net, {0: ..., 2: ...})")
     after = per_layer["after"]
-    for name, value in (("0.weight", 1.0), ("0.bias", 1.0), ("2.0.weight", 2.0), ("2.1.weight", 2.0), ("2.1.bias", 2.0)):
+    for name, value in (
+        ("0.weight", 1.0),
+        ("0.bias", 1.0),
+        ("2.0.weight", 2.0),
+        ("2.1.weight", 2.0),
+        ("2.1.bias", 2.0),
+    ):
         assert torch.equal(after[name], torch.full_like(after[name], value)), (
             f"inits[{name[0]}] did not reach net.{name.rsplit('.', 1)[0]} (use net[i].apply(init) to reach submodules)"
         )
@@ -203,7 +218,10 @@ def test_per_layer_returns_net(per_layer):
 @task("lazy_mlp", points=2)
 def test_lazy_mlp(lazy_built):
     "lazy_mlp() is LazyLinear(hidden), ReLU, LazyLinear(out_features), with no input size yet"
-    for key, call, outs in (("default", "lazy_mlp()", [256, None, 10]), ("custom", "lazy_mlp(hidden=32, out_features=3)", [32, None, 3])):
+    for key, call, outs in (
+        ("default", "lazy_mlp()", [256, None, 10]),
+        ("custom", "lazy_mlp(hidden=32, out_features=3)", [32, None, 3]),
+    ):
         report = unwrap(lazy_built[key], call)
         assert report["kinds"] == ["LazyLinear", "ReLU", "LazyLinear"], (
             f"{call} holds {report['kinds']}: use nn.LazyLinear so that the input size stays open"

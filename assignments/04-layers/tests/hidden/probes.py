@@ -33,7 +33,12 @@ def centered_dims(sub):
 def centered_in_net(sub):
     net = nn.Sequential(nn.Linear(8, 32), sub.CenteredLayer())
     X = torch.rand(4, 8)
-    return {"X": X, "Y": attempt(net, X), "linear": net[0].state_dict(), "parameters": [n for n, _ in net.named_parameters()]}
+    return {
+        "X": X,
+        "Y": attempt(net, X),
+        "linear": net[0].state_dict(),
+        "parameters": [n for n, _ in net.named_parameters()],
+    }
 
 
 # ---------------------------------------------------------------------------- MyLinear

@@ -18,7 +18,9 @@ def test_centered_over_everything(centered_all):
     X = centered_all["X"]
     Y = unwrap(centered_all["Y"], "CenteredLayer()(X)")
     if matches(Y, X - X.mean(0, keepdim=True)) or matches(Y, X - X.mean(-1, keepdim=True)):
-        raise AssertionError("CenteredLayer() subtracts a mean along one dimension: with dim=None, use X.mean() over all")
+        raise AssertionError(
+            "CenteredLayer() subtracts a mean along one dimension: with dim=None, use X.mean() over all"
+        )
     assert_close(Y, X - X.mean(), "CenteredLayer()(X) should be X - X.mean()")
     assert centered_all["parameters"] == 0, "CenteredLayer must not have parameters"
 
@@ -59,7 +61,9 @@ def test_mylinear_parameters(mylinear_parameters):
     )
     weight = mylinear_parameters["weight"]
     std, mean = weight.std().item(), weight.mean().item()  # 8192 values: standard errors 0.8% and 0.011
-    assert 0.9 < std < 1.1 and abs(mean) < 0.1, f"weight has mean {mean:.3f} and std {std:.3f}: draw it with torch.randn"
+    assert 0.9 < std < 1.1 and abs(mean) < 0.1, (
+        f"weight has mean {mean:.3f} and std {std:.3f}: draw it with torch.randn"
+    )
     bias_std = mylinear_parameters["bias"].std().item()  # 128 values: standard error 6%
     assert 0.5 < bias_std < 1.5, f"bias has std {bias_std:.3f}: draw it with torch.randn"
 
@@ -117,7 +121,9 @@ def reduce(weight, X):
 def test_reduction_parameter(reduction_parameters):
     "one Parameter, weight, of shape (out_features, in_features, in_features)"
     params = reduction_parameters["parameters"]
-    assert params == [["weight", [3, 4, 4]]], f"TensorReduction(4, 3) registers {params}: expected weight of shape (3, 4, 4)"
+    assert params == [["weight", [3, 4, 4]]], (
+        f"TensorReduction(4, 3) registers {params}: expected weight of shape (3, 4, 4)"
+    )
 
 
 @task("TensorReduction", points=3)
@@ -143,7 +149,13 @@ def test_reduction_rows_are_independent(reduction_rows):
     assert_close(
         single, full[2:3], "a batch of one row should give that row's output: rows are mixed", rtol=1e-4, atol=1e-4
     )
-    assert_close(flipped, full.flip(0), "reversing the batch should reverse the output rows: rows are mixed", rtol=1e-4, atol=1e-4)
+    assert_close(
+        flipped,
+        full.flip(0),
+        "reversing the batch should reverse the output rows: rows are mixed",
+        rtol=1e-4,
+        atol=1e-4,
+    )
 
 
 @task("TensorReduction", points=1)

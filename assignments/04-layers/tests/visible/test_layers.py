@@ -32,7 +32,9 @@ def test_reduction(layers):
     W = layers["reduction_weight"]
     assert W is not None and tuple(W.shape) == (2, 6, 6), "weight should have shape (2, 6, 6)"
     expected = torch.einsum("kij,ni,nj->nk", W, layers["X"], layers["X"])
-    assert_close(unwrap(layers["reduction"], "TensorReduction(6, 2)(X)"), expected, "TensorReduction", rtol=1e-4, atol=1e-4)
+    assert_close(
+        unwrap(layers["reduction"], "TensorReduction(6, 2)(X)"), expected, "TensorReduction", rtol=1e-4, atol=1e-4
+    )
 
 
 @task("FourierHalf")
