@@ -66,7 +66,7 @@ def load_probe_modules(paths) -> dict[str, ProbeSpec]:
 
     probes: dict[str, ProbeSpec] = {}
     for path in paths:
-        name = "blockgrade_probes." + "".join(c if c.isalnum() else "_" for c in str(path))
+        name = "blockgrade_probes_" + "".join(c if c.isalnum() else "_" for c in str(path))
         module = sys.modules.get(name)
         if module is None:
             spec = importlib.util.spec_from_file_location(name, path)

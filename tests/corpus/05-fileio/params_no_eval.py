@@ -1,0 +1,6 @@
+# mistake: load_params forgets eval()
+# expect: save_params=3
+# feedback: should put the network in eval() mode
+def load_params(net, path):
+    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return net

@@ -1,0 +1,5 @@
+# mistake: load_tensors turns the safe loader off
+# expect: save_tensors=3
+# feedback: unpickled an arbitrary object
+def load_tensors(path):
+    return torch.load(path, weights_only=False)
