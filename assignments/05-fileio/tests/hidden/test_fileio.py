@@ -49,7 +49,9 @@ def same_structure(got, expected, where):
         f"{where} came back as a {type(got).__name__}, expected a {type(expected).__name__}: the container type must survive"
     )
     if isinstance(expected, dict):  # the keys must survive; their order is not part of the contract
-        assert sorted(got) == sorted(expected), f"{where} came back with keys {sorted(got)}, expected {sorted(expected)}"
+        assert sorted(got) == sorted(expected), (
+            f"{where} came back with keys {sorted(got)}, expected {sorted(expected)}"
+        )
         for key in expected:
             same_structure(got[key], expected[key], f"{where}[{key!r}]")
     else:
@@ -101,7 +103,9 @@ def test_pickled_objects_are_refused(refuses_pickles):
         "load_tensors unpickled an arbitrary object, which can run any code: pass weights_only=True to torch.load "
         "(do not rely on the default, which differs between torch versions)"
     )
-    assert refuses_pickles["error"] is not None, "load_tensors loaded a file holding a pickled object instead of refusing it"
+    assert refuses_pickles["error"] is not None, (
+        "load_tensors loaded a file holding a pickled object instead of refusing it"
+    )
 
 
 # -------------------------------------------------------------------- save_params / load_params
@@ -136,7 +140,9 @@ def test_load_params_returns_eval_mode(params_roundtrip):
     unwrap(params_roundtrip["saved"], "save_params(net, path)")
     returned = unwrap(params_roundtrip["loaded"], "load_params(fresh, path)")
     assert returned is True, "load_params should return the instance it was given"
-    assert not params_roundtrip["training"], "load_params should put the network in eval() mode (for BatchNorm, dropout)"
+    assert not params_roundtrip["training"], (
+        "load_params should put the network in eval() mode (for BatchNorm, dropout)"
+    )
 
 
 @task("save_params", points=1)
@@ -174,7 +180,9 @@ def test_safetensors_device(safetensors_device):
     data = safetensors_device
     unwrap(data["saved"], "save_safetensors(net, path)")
     unwrap(data["loaded"], f"load_safetensors(net, path, device={data['device']!r})")
-    assert data["devices"] == [data["device"]], f"after loading onto {data['device']} the model's tensors are on {data['devices']}"
+    assert data["devices"] == [data["device"]], (
+        f"after loading onto {data['device']} the model's tensors are on {data['devices']}"
+    )
     same_state(data["restored"], data["original"], f"after loading onto {data['device']}")
 
 
@@ -187,7 +195,9 @@ def test_transplant_copies_the_first_children(transplanted):
     data = transplanted
     returned = unwrap(data["result"], "transplant(src, dst, 2)")
     for key in ("0.weight", "0.bias", "1.weight", "1.bias"):
-        assert_close(data["after"][key], data["src"][key], f"after transplant(src, dst, 2), dst.{key} should equal src's")
+        assert_close(
+            data["after"][key], data["src"][key], f"after transplant(src, dst, 2), dst.{key} should equal src's"
+        )
     for key in ("2.weight", "2.bias"):
         assert torch.equal(data["after"][key], data["before"][key]), f"transplant(src, dst, 2) changed dst.{key}"
     assert not data["shares_with_src"], "dst now shares Parameter objects with src: copy the values, do not tie"

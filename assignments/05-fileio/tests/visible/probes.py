@@ -36,9 +36,11 @@ def files(sub):
 
     src, dst = _model(), _model()
     moved = attempt(sub.transplant, src, dst, 1)
-    out["transplant"] = moved if "error" in moved else {
-        "value": [torch.equal(dst[0].weight, src[0].weight), torch.equal(dst[2].weight, src[2].weight)]
-    }
+    out["transplant"] = (
+        moved
+        if "error" in moved
+        else {"value": [torch.equal(dst[0].weight, src[0].weight), torch.equal(dst[2].weight, src[2].weight)]}
+    )
     return out
 
 

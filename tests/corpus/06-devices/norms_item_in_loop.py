@@ -1,0 +1,9 @@
+# mistake: norms_on_device copies each norm to the host inside the loop
+# expect: norms_on_device=3
+# feedback: no .item() or .cpu() in the loop
+def norms_on_device(mats, device):
+    values = []
+    for A in mats:
+        A = A.to(device)
+        values.append(torch.linalg.norm(A @ A).item())
+    return torch.tensor(values)
