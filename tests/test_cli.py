@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO
 
 from autograder.cli import main
+
+from conftest import REPO
 
 
 def invoke(*args):

@@ -4,12 +4,13 @@ case says, with feedback that names the mistake; correct variants keep full mark
 
 import shutil
 
-import corpus
 import pytest
-from conftest import REPO
 
 from autograder.catalog import course_at
 from autograder.grading import Grader, grade_batch
+
+import corpus
+from conftest import REPO
 
 COURSE = course_at(REPO)
 ASSIGNMENTS = [a for a in COURSE.assignments if corpus.cases(a.slug)]

@@ -5,11 +5,12 @@ import textwrap
 
 import nbformat
 import pytest
-from conftest import REPO
 
 from autograder.catalog import course_at
 from autograder.generate import GenerateError, check_template, compare, stub_source
 from autograder.notebooks import module_source_from_notebook
+
+from conftest import REPO
 
 SOLUTION = textwrap.dedent(
     '''\
