@@ -186,11 +186,28 @@ def build(check_only: bool, root: Path | None) -> None:
 )
 @click.option("-j", "--workers", type=click.IntRange(min=1), help="Parallel workers (default: one per core).")
 @click.option("--suite", type=click.Choice(["hidden", "visible"]), default="hidden", show_default=True)
+@click.option(
+    "--sandbox",
+    type=click.Choice(["auto", "root", "user", "basic"]),
+    default="auto",
+    show_default=True,
+    help="Isolation for submissions: the strongest this machine allows, or a given one.",
+)
+@click.option(
+    "--memory-mb", type=click.IntRange(min=64), help="Memory limit per submission (default: the assignment's)."
+)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @root_option
 @_friendly
 def grade(
-    assignment_key: str, out_dir: Path, workers: int | None, suite: str, paths: tuple[Path, ...], root: Path | None
+    assignment_key: str,
+    out_dir: Path,
+    workers: int | None,
+    suite: str,
+    sandbox: str,
+    memory_mb: int | None,
+    paths: tuple[Path, ...],
+    root: Path | None,
 ) -> None:
     """Grade submission folders or zips into OUT/gradebook.csv and OUT/<submission>/."""
     from autograder.grading import grade_batch
@@ -198,7 +215,15 @@ def grade(
 
     course = _course(root)
     a = course.get(assignment_key)
-    batch = grade_batch(course, a, list(paths), out_dir, suite=suite, workers=workers)
+    limits = a.limits.replace(memory_mb=memory_mb)
+    batch = grade_batch(course, a, list(paths), out_dir, suite=suite, workers=workers, limits=limits, sandbox=sandbox)
+    if any(r.sandbox == "basic" for r in batch.results):
+        click.echo(
+            "warning: submissions ran in the basic sandbox (no namespaces here): a hostile submission could read "
+            "or change files this user can. Grade untrusted code as root or where user namespaces are allowed; "
+            "see README, 'What the sandbox guarantees'.",
+            err=True,
+        )
     console = _console()
     console.print(Text(f"{a.title}: {len(batch.results)} submission(s) graded in {batch.seconds:.1f} s", style="bold"))
     table = Table()

@@ -86,6 +86,7 @@ class Grader:
         limits: Limits | None = None,
         devices: list[str] | None = None,
         tasks: Iterable[str] | None = None,
+        sandbox: str = "auto",
     ) -> None:
         self.assignment = assignment
         self.suite = suite
@@ -95,7 +96,7 @@ class Grader:
             for t in self.tasks:
                 assignment.task(t)  # an unknown task id is a clear error, not an empty run
         # The host imports torch in its own process while this one collects the judges.
-        self.host = SandboxHost(assignment.probe_files(suite))
+        self.host = SandboxHost(assignment.probe_files(suite), sandbox=sandbox)
         try:
             self.judges = JudgeSuite(assignment, suite, devices)
         except BaseException:
@@ -124,7 +125,7 @@ class Grader:
         started = time.monotonic() if started is None else started
         run = self.host.run(staged.submission, self.judges.jobs(self.tasks), self.limits)
         tests = self.judges.judge(run, self.tasks)
-        notes = list(staged.notes) + import_notes(run, self.assignment.module)
+        notes = [self.judges.redact(n) for n in list(staged.notes) + import_notes(run, self.assignment.module)]
         if any(e.get("kind") == "submission timeout" for e in run.events):
             notes.append(f"The submission ran out of its {self.limits.submission_seconds:g} s time limit.")
         if run.internal:
@@ -136,9 +137,10 @@ class Grader:
             status=_status(run),
             tests=tests,
             notes=notes,
-            output=(run.output or {}).get("text", ""),
+            output=self.judges.redact((run.output or {}).get("text", "")),
             seconds=time.monotonic() - started,
             origin=staged.origin,
+            sandbox=self.host.sandbox or "",
         )
 
     def close(self) -> None:
@@ -191,6 +193,7 @@ class _WorkerConfig:
     suite: str
     limits: Limits | None
     devices: tuple[str, ...] | None
+    sandbox: str
 
 
 class WorkerStartError(BlockgradeError):
@@ -209,7 +212,7 @@ def _worker_start(config: _WorkerConfig) -> None:
     try:
         assignment = course_at(Path(config.course_root)).get(config.assignment_id)
         devices = list(config.devices) if config.devices else None
-        _worker_grader = Grader(assignment, config.suite, limits=config.limits, devices=devices)
+        _worker_grader = Grader(assignment, config.suite, limits=config.limits, devices=devices, sandbox=config.sandbox)
     except Exception as exc:
         _worker_failure = f"{type(exc).__name__}: {exc}"
 
@@ -254,6 +257,7 @@ def grade_batch(
     workers: int | None = None,
     limits: Limits | None = None,
     devices: list[str] | None = None,
+    sandbox: str = "auto",
     on_result: Callable[[SubmissionResult], None] | None = None,
 ) -> BatchResult:
     """Grade many submissions on every core; write DIR/<submission>/* and DIR/gradebook.csv.
@@ -281,7 +285,7 @@ def grade_batch(
     interrupted = False
     items = [(str(p), n) for p, n in named]
     if workers == 1 or len(items) <= 1:
-        with Grader(assignment, suite, limits=limits, devices=devices) as grader:
+        with Grader(assignment, suite, limits=limits, devices=devices, sandbox=sandbox) as grader:
             try:
                 for path, name in items:
                     try:
@@ -291,7 +295,9 @@ def grade_batch(
             except KeyboardInterrupt:
                 interrupted = True
     else:
-        config = _WorkerConfig(str(course.root), assignment.id, suite, limits, tuple(devices) if devices else None)
+        config = _WorkerConfig(
+            str(course.root), assignment.id, suite, limits, tuple(devices) if devices else None, sandbox
+        )
         context = multiprocessing.get_context("spawn")
         pool = context.Pool(workers, initializer=_worker_start, initargs=(config,))
         try:
@@ -307,6 +313,11 @@ def grade_batch(
             raise
         finally:
             pool.join()
+    # Everything once more, from memory: whatever a submission managed to write while it ran
+    # (possible only in the basic sandbox) is overwritten by what the grader decided.
+    for result in results:
+        write_submission(out_dir, result)
+    write_gradebook(gradebook, assignment.task_ids, rows)
     return BatchResult(
         results=results, interrupted=interrupted, seconds=time.monotonic() - started, gradebook=gradebook
     )

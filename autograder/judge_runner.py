@@ -27,6 +27,7 @@ _UNUSED_PLUGINS = (
     "setuponly", "setupplan", "debugging", "capture",
 )  # fmt: skip
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
+SECRET_LINE_CHARS = 16
 TASK_MARK = "task"  # the pytest mark `autograder.judging.task` applies
 
 
@@ -199,6 +200,25 @@ class JudgeSuite:
         self.devices_all = ["cpu", *cuda]
         self.tests = self._collect()
         self._check_points()
+        self.secret_lines = self._secret_lines() if suite == "hidden" else frozenset()
+
+    def _secret_lines(self) -> frozenset[str]:
+        """Lines of the hidden suite's source, which no feedback may repeat (a submission that
+        could read them, in the basic sandbox, must not be able to print them back)."""
+        lines = set()
+        for path in [*self.judge_files, *self.probe_files]:
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if len(line.strip()) >= SECRET_LINE_CHARS:
+                    lines.add(line.strip())
+        return frozenset(lines)
+
+    def redact(self, text: str) -> str:
+        if not self.secret_lines or not text:
+            return text
+        for line in self.secret_lines:
+            if line in text:
+                text = text.replace(line, "[hidden test source removed]")
+        return text
 
     # -- collection ------------------------------------------------------------------------
 
@@ -293,7 +313,7 @@ class JudgeSuite:
             elif record["outcome"] == PASSED:
                 results.append(TestResult(test, PASSED, test.points))
             else:
-                results.append(TestResult(test, FAILED, 0.0, explain.failure(test, record["exc"])))
+                results.append(TestResult(test, FAILED, 0.0, self.redact(explain.failure(test, record["exc"]))))
         return results
 
     def all_failed(self, message: str, tasks: set[str] | None = None) -> list[TestResult]:

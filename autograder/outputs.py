@@ -86,6 +86,7 @@ def results_json(result: SubmissionResult) -> dict:
             "status": result.status,
             "max_score": _points_json(result.max_score),
             "task_scores": {s.task: _points_json(s.score) for s in result.task_scores()},
+            "sandbox": result.sandbox,
             "kit_version": __version__,
         },
     }

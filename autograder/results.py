@@ -41,6 +41,7 @@ class SubmissionResult:
     output: str = ""  # what the submission printed (capped); never put in hidden feedback
     seconds: float = 0.0
     origin: str = ""
+    sandbox: str = ""  # the isolation the submission ran under: root, user or basic
 
     @property
     def score(self) -> float:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import sys
 import time
 
 from autograder import frames, wire
 from autograder.probing import StudentFiles, describe_exception
-from autograder.sandbox import isolation
+from autograder.sandbox import isolation, namespaces
 from autograder.sandbox.loader import load_module
 
 EXIT_INTERNAL = 70  # the sandbox failed before any student code ran (the host checks which)
@@ -56,11 +57,16 @@ def _seed(seed: int) -> None:
         sys.modules["numpy"].random.seed(seed)
 
 
-def run(request: dict, jobs: list[list], probes: dict, workdir: str, data_fd: int, output_fd: int) -> None:
-    """Entry point in the freshly forked child. Never returns."""
+def run(request: dict, jobs: list[list], probes: dict, workdir: str, data_fd: int, output_fd: int, plan=None) -> None:
+    """Entry point in the freshly forked child. Never returns.
+
+    With a namespace `plan` the child first moves into namespaces of its own and a root of
+    its own (see `namespaces`); without one it works in `workdir` under rlimits only.
+    """
     code = EXIT_INTERNAL
     try:
         os.setsid()  # its own process group: the host kills it and everything it starts at once
+        isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(output_fd, 1)
@@ -70,25 +76,36 @@ def run(request: dict, jobs: list[list], probes: dict, workdir: str, data_fd: in
         sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
         sys.stdin = open(0, "r", closefd=False)
 
+        limits = request["limits"]
+        if plan is not None:
+            namespaces.enter(plan)  # from here on: PID 1 of new namespaces
+            workdir = namespaces.build_root(plan)
         os.chdir(workdir)
+        path = os.path.join(workdir, request["filename"])
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(request["source"])
         os.environ.clear()
         os.environ.update(isolation.sandbox_environment(workdir))
-        limits = request["limits"]
+        if plan is not None:
+            namespaces.drop_privileges(plan)
         memory = None
         if not any(device and device.startswith("cuda") for _, device in jobs):
             base = isolation.data_segment_bytes()
             memory = None if base is None else base + int(limits["memory_mb"]) * 2**20
+        # root mode runs as a uid of its own, so its count starts at zero; otherwise the
+        # grader's own processes count too
+        processes = int(limits["processes"])
+        if plan is None or plan.mode != "root":
+            processes += isolation.tasks_of(os.getuid())
         isolation.set_rlimits(
             cpu_seconds=limits["submission_seconds"],
             memory_bytes=memory,
             file_bytes=int(limits["file_mb"]) * 2**20,
             open_files=256,
+            processes=processes,
         )
 
         channel = _Channel(data_fd)
-        path = os.path.join(workdir, request["filename"])
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(request["source"])
         StudentFiles.paths = frozenset({path})
         code = _run_probes(request, jobs, probes, path, channel)
     except BaseException:

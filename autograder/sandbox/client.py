@@ -69,9 +69,12 @@ class Submission:
 class SandboxHost:
     """A running host for one suite. Starts at construction; `probes` waits until it is ready."""
 
-    def __init__(self, probe_files: list[Path], preload: tuple[str, ...] = ()) -> None:
-        self.probe_files = [str(p) for p in probe_files]
+    def __init__(self, probe_files: list[Path], preload: tuple[str, ...] = (), sandbox: str = "auto") -> None:
+        self.probe_files = [str(Path(p).resolve()) for p in probe_files]
         self.preload = list(preload)
+        self.requested_sandbox = sandbox
+        self.sandbox: str | None = None  # the mode the host could set up: root, user or basic
+        self.downgrades: list[str] = []
         self._proc: subprocess.Popen | None = None
         self._probes: dict | None = None
         self._start()
@@ -89,7 +92,11 @@ class SandboxHost:
             bufsize=0,  # unbuffered: select() must see every byte the host sent
             start_new_session=True,  # Ctrl-C in the grader's terminal reaches the grader only
         )
-        self._send(frames.pack_json({"probe_files": self.probe_files, "preload": self.preload}))
+        self._send(
+            frames.pack_json(
+                {"probe_files": self.probe_files, "preload": self.preload, "sandbox": self.requested_sandbox}
+            )
+        )
         self._probes = None
 
     def _send(self, data: bytes) -> None:
@@ -128,6 +135,8 @@ class SandboxHost:
                 self.close()
                 raise SandboxError(f"the sandbox host did not start:\n{message.get('error', '')}")
             self._probes = message["probes"]
+            self.sandbox = message.get("sandbox")
+            self.downgrades = message.get("downgrades", [])
         return self._probes
 
     def run(self, submission: Submission, jobs: list[tuple[str, str | None]], limits: Limits) -> SandboxRun:

@@ -24,7 +24,7 @@ import traceback
 
 from autograder import frames
 from autograder.probing import load_probe_modules
-from autograder.sandbox import child, isolation
+from autograder.sandbox import child, isolation, namespaces
 from autograder.wire import MAX_JSON_BYTES
 
 MAX_REQUEST_BYTES = 32 * 2**20
@@ -86,9 +86,10 @@ class OutputCapture:
 class Supervisor:
     """Runs one request (one submission) to the end, over as many children as it takes."""
 
-    def __init__(self, request: dict, probes: dict) -> None:
+    def __init__(self, request: dict, probes: dict, plan=None) -> None:
         self.request = request
         self.probes = probes
+        self.plan = plan
         self.limits = request["limits"]
         self.jobs = [tuple(j) for j in request["jobs"]]
         self.results: list[dict | None] = [None] * len(self.jobs)
@@ -150,7 +151,7 @@ class Supervisor:
         if pid == 0:  # the child: never returns
             os.close(data_r)
             os.close(out_r)
-            child.run(self.request, jobs, self.probes, workdir, data_w, out_w)
+            child.run(self.request, jobs, self.probes, workdir, data_w, out_w, self.plan)
         os.close(data_w)
         os.close(out_w)
         try:
@@ -183,6 +184,7 @@ class Supervisor:
         phase_deadline = time.monotonic() + SETUP_SECONDS
         awaiting: tuple[int, list[bytes], dict] | None = None  # a result's payload frames
         memory_cap = int(self.limits["memory_mb"]) * 2**20
+        process_cap = int(self.limits["processes"]) + 2  # the child and, in namespaces, its relay
         next_watch = 0.0
         ended_by = None  # why the loop stopped early: "timeout", "memory", "protocol"
         try:
@@ -195,6 +197,9 @@ class Supervisor:
                 if now >= next_watch:
                     next_watch = now + WATCH_INTERVAL
                     tree = isolation.live_descendants(os.getpid())
+                    if len(tree) > process_cap:  # RLIMIT_NPROC does not bind everywhere (root, some namespaces)
+                        ended_by = "processes"
+                        break
                     if tree and isolation.resident_bytes(tree) - self.baseline_rss > memory_cap:
                         ended_by = "memory"
                         break
@@ -292,6 +297,8 @@ class Supervisor:
         how = _describe_exit(status)
         if ended_by == "memory":
             how = f"it used more than {self.limits['memory_mb']} MB of memory and was stopped"
+        elif ended_by == "processes":
+            how = f"it started more than {self.limits['processes']} processes and was stopped"
         if phase == "setup":
             if ended_by == "timeout" and time.monotonic() >= self.deadline:
                 self._finish_pending("timed out", "the submission's time limit ran out")
@@ -333,6 +340,8 @@ class Supervisor:
             status_word = "timed out"
         elif ended_by == "protocol":
             message, status_word = "the sandbox received malformed data from this run", "invalid"
+        elif ended_by in ("memory", "processes"):
+            message, status_word = how, "crashed"
         else:
             message, status_word = how, "crashed"
         self.results[current] = {
@@ -343,6 +352,60 @@ class Supervisor:
         return True
 
 
+MODES = ("root", "user", "basic")
+
+
+def _try_plan(plan) -> str | None:
+    """Build a sandbox with `plan` in a throwaway child; None if it works, else why not."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        code = 1
+        try:
+            namespaces.enter(plan)
+            work = namespaces.build_root(plan)
+            namespaces.drop_privileges(plan)
+            with open(os.path.join(work, "probe"), "w") as f:
+                f.write("ok")
+            os.write(write, b"ok")
+            code = 0
+        except BaseException as exc:
+            os.write(write, f"{type(exc).__name__}: {exc}".encode()[:500])
+        os._exit(code)
+    os.close(write)
+    chunks = []
+    while chunk := os.read(read, 4096):
+        chunks.append(chunk)
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    message = b"".join(chunks).decode("utf-8", "replace")
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and message == "ok":
+        return None
+    return message or "the test sandbox did not report back"
+
+
+def choose_sandbox(requested: str, home: str, tmp_mb: int = 64) -> tuple[object, str, list[str]]:
+    """(plan or None, mode, reasons for each stronger mode that could not be used)."""
+    if requested not in ("auto", *MODES):
+        raise ValueError(f"unknown sandbox mode {requested!r}")
+    if requested == "basic" or not isolation.IS_LINUX:
+        return None, "basic", [] if requested == "basic" else ["namespaces need Linux"]
+    candidates = [requested] if requested != "auto" else (["root", "user"] if os.geteuid() == 0 else ["user"])
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(child.__file__)))
+    reasons = []
+    for mode in candidates:
+        mountpoint = tempfile.mkdtemp(prefix=f"root-{mode}-", dir=home)
+        plan = namespaces.make_plan(mode, package_dir, mountpoint, tmp_mb)
+        why = _try_plan(plan)
+        if why is None:
+            return plan, mode, reasons
+        reasons.append(f"{mode} namespaces: {why}")
+    if requested != "auto":
+        raise RuntimeError(f"the {requested} sandbox cannot run here: {reasons[-1]}")
+    return None, "basic", reasons
+
+
 def main() -> None:
     protocol_in = os.fdopen(os.dup(0), "rb")
     protocol_out = os.fdopen(os.dup(1), "wb")
@@ -351,6 +414,7 @@ def main() -> None:
     os.dup2(2, 1)  # a stray print in the host must not corrupt the protocol
     isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
     isolation.prctl(isolation.PR_SET_CHILD_SUBREAPER, 1)
+    isolation.prctl(isolation.PR_SET_DUMPABLE, 0)  # no same-uid process may read or trace this one
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when the host stops
 
     def send(reply: list[bytes]) -> None:
@@ -365,6 +429,7 @@ def main() -> None:
         for module in init.get("preload", []):
             importlib.import_module(module)
         probes = load_probe_modules(init["probe_files"])
+        plan, mode, downgrades = choose_sandbox(init.get("sandbox", "auto"), os.getcwd())
     except BaseException:
         send([frames.pack_json({"ready": False, "error": traceback.format_exc(limit=5)})])
         return
@@ -374,6 +439,8 @@ def main() -> None:
                 {
                     "ready": True,
                     "pid": os.getpid(),
+                    "sandbox": mode,
+                    "downgrades": downgrades,
                     "probes": {n: {"takes_device": s.takes_device, "timeout": s.timeout} for n, s in probes.items()},
                 }
             )
@@ -385,7 +452,7 @@ def main() -> None:
             return
         request = json.loads(frame)
         try:
-            reply = Supervisor(request, probes).run()
+            reply = Supervisor(request, probes, plan).run()
         except Exception:
             reply = [frames.pack_json({"internal": traceback.format_exc(limit=5), "jobs": [], "import": None})]
         send(reply)

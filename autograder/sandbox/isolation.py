@@ -59,7 +59,25 @@ def sandbox_environment(home: str) -> dict[str, str]:
     return env
 
 
-def set_rlimits(*, cpu_seconds: float, memory_bytes: int | None, file_bytes: int, open_files: int) -> None:
+def tasks_of(uid: int) -> int:
+    """How many processes and threads `uid` runs now (what RLIMIT_NPROC counts)."""
+    total = 0
+    for entry in os.listdir("/proc") if IS_LINUX else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("Uid", "-1 ").split()[0]) == uid:
+            total += int(fields.get("Threads", "1").strip())
+    return total
+
+
+def set_rlimits(
+    *, cpu_seconds: float, memory_bytes: int | None, file_bytes: int, open_files: int, processes: int | None = None
+) -> None:
     """Limits for the calling process (a sandbox child), inherited by whatever it starts."""
     import resource
 
@@ -80,6 +98,8 @@ def set_rlimits(*, cpu_seconds: float, memory_bytes: int | None, file_bytes: int
     cap(resource.RLIMIT_CORE, 0)
     if memory_bytes is not None and hasattr(resource, "RLIMIT_DATA"):
         cap(resource.RLIMIT_DATA, memory_bytes)
+    if processes is not None and hasattr(resource, "RLIMIT_NPROC"):
+        cap(resource.RLIMIT_NPROC, processes)
 
 
 def data_segment_bytes() -> int | None:
