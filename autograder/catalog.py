@@ -23,6 +23,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+# Gradescope's visibility settings for a test; the hidden suite's is set per assignment.
+GRADESCOPE_VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 ASSIGNMENT_FILE = "assignment.toml"
 FOLDER_PATTERN = re.compile(r"^(\d+)-([A-Za-z_][A-Za-z0-9_]*)$")
 SUITES = ("visible", "hidden")
@@ -146,7 +148,10 @@ def load_assignment(folder: Path, layout: str, course_root: Path) -> Assignment:
     path = folder / ASSIGNMENT_FILE
     where = str(path)
     match = FOLDER_PATTERN.match(folder.name)
-    if not match:
+    # A student's copy of one assignment may sit in a folder of any name (a GitHub Classroom
+    # repository, an nbgrader release folder): its id is the toml's.
+    single_copy = layout == "student" and not match
+    if not match and not single_copy:
         raise CatalogError(f"{folder}: assignment folders are named NN-id, like 01-blocks")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -154,7 +159,10 @@ def load_assignment(folder: Path, layout: str, course_root: Path) -> Assignment:
         raise CatalogError(f"{where}: cannot read: {exc}") from None
 
     assignment_id = data.get("id")
-    if assignment_id != match.group(2):
+    if single_copy:
+        if not isinstance(assignment_id, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", assignment_id):
+            raise CatalogError(f"{where}: id must be a lower-case name like 'blocks'")
+    elif assignment_id != match.group(2):
         raise CatalogError(f"{where}: id = {assignment_id!r} must match the folder name {folder.name!r}")
     module = data.get("module")
     if not isinstance(module, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\.py", module):
@@ -200,9 +208,16 @@ def load_assignment(folder: Path, layout: str, course_root: Path) -> Assignment:
     for key, value in raw_limits.items():
         _number(value, where, f"limits.{key}")
 
+    gradescope = data.get("gradescope", {})
+    visibility = gradescope.get("hidden_visibility") if isinstance(gradescope, dict) else None
+    if visibility is not None and visibility not in GRADESCOPE_VISIBILITIES:
+        raise CatalogError(
+            f"{where}: gradescope.hidden_visibility {visibility!r} is not one of {', '.join(GRADESCOPE_VISIBILITIES)}"
+        )
+
     return Assignment(
         id=assignment_id,
-        number=int(match.group(1)),
+        number=int(match.group(1)) if match else 0,
         title=str(data.get("title", assignment_id)),
         module=module,
         tasks=tuple(tasks),

@@ -209,14 +209,27 @@ def grade(
     paths: tuple[Path, ...],
     root: Path | None,
 ) -> None:
-    """Grade submission folders or zips into OUT/gradebook.csv and OUT/<submission>/."""
+    """Grade submission folders or zips (or a Gradescope export) into OUT/gradebook.csv,
+    OUT/report.html and OUT/<submission>/."""
     from autograder.grading import grade_batch
-    from autograder.outputs import fmt_points
 
     course = _course(root)
     a = course.get(assignment_key)
     limits = a.limits.replace(memory_mb=memory_mb)
-    batch = grade_batch(course, a, list(paths), out_dir, suite=suite, workers=workers, limits=limits, sandbox=sandbox)
+    console = _console()
+    with _progress(console) as progress:
+        batch = grade_batch(
+            course,
+            a,
+            list(paths),
+            out_dir,
+            suite=suite,
+            workers=workers,
+            limits=limits,
+            sandbox=sandbox,
+            on_start=progress.start,
+            on_result=progress.advance,
+        )
     if any(r.sandbox == "basic" for r in batch.results):
         click.echo(
             "warning: submissions ran in the basic sandbox (no namespaces here): a hostile submission could read "
@@ -224,28 +237,192 @@ def grade(
             "see README, 'What the sandbox guarantees'.",
             err=True,
         )
-    console = _console()
-    console.print(Text(f"{a.title}: {len(batch.results)} submission(s) graded in {batch.seconds:.1f} s", style="bold"))
-    table = Table()
-    longest = max((len(r.name) for r in batch.results), default=10)
-    table.add_column("submission", no_wrap=True, min_width=min(longest, 40))
-    table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    # per-task columns only where they fit unabridged; gradebook.csv always has them
-    needed = min(longest, 40) + 30 + sum(max(len(t), 4) + 3 for t in a.task_ids)
-    show_tasks = console.width >= needed
-    for t in a.task_ids if show_tasks else []:
-        table.add_column(t, justify="right", no_wrap=True)
-    for r in sorted(batch.results, key=lambda r: r.name):
-        tasks = {s.task: s.score for s in r.task_scores()}
-        cells = [fmt_points(tasks[t]) for t in a.task_ids] if show_tasks else []
-        table.add_row(Text(r.name), f"{fmt_points(r.score)}/{fmt_points(r.max_score)}", r.status, *cells)
-    console.print(table)
-    if not show_tasks:
-        click.echo("(points per task are in gradebook.csv; a wider terminal shows them here)")
+    _print_batch(console, a, batch)
     click.echo(f"wrote {batch.gradebook}" + (" (interrupted: graded submissions only)" if batch.interrupted else ""))
+    click.echo(f"wrote {batch.report}")
     if batch.interrupted:
         sys.exit(130)
+
+
+def _source_assignment(root: Path | None, key: str) -> Assignment:
+    course = _course(root)
+    if course.layout != "source":
+        raise CatalogError("this runs in the instructor's repository (the folder holding assignments/ and solutions/)")
+    return course.get(key)
+
+
+@main.command()
+@click.argument("assignment")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: ID-student.zip."
+)
+@root_option
+@_friendly
+def release(assignment: str, output: Path | None, root: Path | None) -> None:
+    """Pack what students get: stub module, notebook, handout, visible tests; nothing hidden."""
+    from autograder.release import release_zip
+
+    a = _source_assignment(root, assignment)
+    target = release_zip(a, output or Path.cwd() / f"{a.id}-student.zip")
+    click.echo(f"wrote {target}: hand it to students (no solution, no hidden test inside)")
+
+
+@main.command()
+@click.argument("assignment")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: autograder.zip."
+)
+@root_option
+@_friendly
+def gradescope(assignment: str, output: Path | None, root: Path | None) -> None:
+    """Write the Gradescope autograder zip (setup.sh, run_autograder, kit, hidden tests)."""
+    from autograder.gradescope import build_bundle
+
+    a = _source_assignment(root, assignment)
+    target = build_bundle(a, output or Path.cwd() / "autograder.zip")
+    visibility = a.settings.get("gradescope", {}).get("hidden_visibility", "after_published")
+    click.echo(f"wrote {target}: upload it as the assignment's autograder (hidden tests: {visibility})")
+
+
+@main.command()
+@click.argument("assignment")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The starter repository to write (default: ID-classroom).",
+)
+@root_option
+@_friendly
+def classroom(assignment: str, output: Path | None, root: Path | None) -> None:
+    """Write a GitHub Classroom starter repository with its autograding workflow."""
+    from autograder.release import classroom_repository
+
+    a = _source_assignment(root, assignment)
+    target = classroom_repository(a, output or Path.cwd() / f"{a.id}-classroom")
+    click.echo(
+        f"wrote {target}: push it as the assignment's template repository; each task earns its points "
+        "in Classroom when its visible tests pass (.github/workflows/classroom.yml)"
+    )
+
+
+@main.group()
+def export() -> None:
+    """Export the course for another tool."""
+
+
+@export.command("nbgrader")
+@click.argument("course_dir", type=click.Path(file_okay=False, path_type=Path))
+@root_option
+@_friendly
+def export_nbgrader_command(course_dir: Path, root: Path | None) -> None:
+    """Write COURSE_DIR/source/<assignment>/<module>.ipynb for `nbgrader generate_assignment`."""
+    from autograder.release import export_nbgrader
+
+    course = _course(root)
+    if course.layout != "source":
+        raise CatalogError("this runs in the instructor's repository (the folder holding assignments/ and solutions/)")
+    for path in export_nbgrader(course, course_dir):
+        click.echo(f"wrote {path}")
+    click.echo(f"next: cd {course_dir} && nbgrader generate_assignment ASSIGNMENT")
+
+
+# A class-sized batch lists only its summary; the gradebook and the report list everyone.
+MAX_LISTED = 40
+
+
+class _progress:
+    """A progress bar on a terminal; nothing when output is captured or in CI."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bar = None
+        self.task = None
+        self.enabled = console.is_terminal and not os.environ.get("CI")
+
+    def __enter__(self) -> "_progress":
+        return self
+
+    def start(self, total: int) -> None:
+        if not self.enabled or total < 2:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("grading"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.task = self.bar.add_task("grading", total=total)
+        self.bar.start()
+
+    def advance(self, result) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _print_batch(console: Console, a: Assignment, batch) -> None:
+    import statistics
+    from collections import Counter
+
+    from autograder.outputs import fmt_points
+    from autograder.results import STATUS_ORDER
+
+    results = sorted(batch.results, key=lambda r: r.name)
+    console.print(
+        Text(f"{a.title}: {len(results)} of {batch.count} submission(s) graded in {batch.seconds:.1f} s", style="bold")
+    )
+    if len(results) <= MAX_LISTED:
+        table = Table()
+        longest = max((len(r.name) for r in results), default=10)
+        table.add_column("submission", no_wrap=True, min_width=min(longest, 40))
+        table.add_column("score", justify="right", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        # per-task columns only where they fit unabridged; gradebook.csv always has them
+        needed = min(longest, 40) + 30 + sum(max(len(t), 4) + 3 for t in a.task_ids)
+        show_tasks = console.width >= needed
+        for t in a.task_ids if show_tasks else []:
+            table.add_column(t, justify="right", no_wrap=True)
+        for r in results:
+            tasks = {s.task: s.score for s in r.task_scores()}
+            cells = [fmt_points(tasks[t]) for t in a.task_ids] if show_tasks else []
+            table.add_row(Text(r.name), f"{fmt_points(r.score)}/{fmt_points(r.max_score)}", r.status, *cells)
+        console.print(table)
+        if not show_tasks:
+            click.echo("(points per task are in gradebook.csv; a wider terminal shows them here)")
+    if not results:
+        return
+    summary = Table(title="summary", title_justify="left")
+    summary.add_column("task")
+    summary.add_column("points", justify="right")
+    summary.add_column("mean", justify="right")
+    summary.add_column("full marks", justify="right")
+    for task in a.tasks:
+        earned = [s for r in results for s in r.task_scores() if s.task == task.id]
+        full = sum(1 for s in earned if s.max_score and s.score >= s.max_score - 1e-9)
+        mean = statistics.fmean(s.score for s in earned)
+        summary.add_row(task.id, fmt_points(task.points), f"{mean:.1f}", f"{full}/{len(earned)}")
+    scores = [r.score for r in results]
+    summary.add_row(
+        Text("total", style="bold"),
+        fmt_points(a.max_score),
+        f"{statistics.fmean(scores):.1f}",
+        f"{sum(1 for s in scores if s >= a.max_score - 1e-9)}/{len(scores)}",
+        end_section=True,
+    )
+    console.print(summary)
+    statuses = Counter(r.status for r in results)
+    console.print(
+        "status: " + ", ".join(f"{statuses[s]} {s}" for s in reversed(STATUS_ORDER) if statuses[s]),
+        highlight=False,
+    )
 
 
 def run() -> None:

@@ -17,8 +17,10 @@ from typing import Callable, Iterable
 
 from autograder.catalog import Assignment, Course, Limits, course_at
 from autograder.errors import BlockgradeError
+from autograder.inputs import SubmissionInput, expand, extra_columns
 from autograder.judge_runner import JudgeSuite
 from autograder.outputs import gradebook_row, write_gradebook, write_submission
+from autograder.report import write_report
 from autograder.results import (
     CRASHED,
     GRADED,
@@ -87,6 +89,7 @@ class Grader:
         devices: list[str] | None = None,
         tasks: Iterable[str] | None = None,
         sandbox: str = "auto",
+        warm_up: bool = False,
     ) -> None:
         self.assignment = assignment
         self.suite = suite
@@ -96,19 +99,20 @@ class Grader:
             for t in self.tasks:
                 assignment.task(t)  # an unknown task id is a clear error, not an empty run
         # The host imports torch in its own process while this one collects the judges.
-        self.host = SandboxHost(assignment.probe_files(suite), sandbox=sandbox)
+        self.host = SandboxHost(assignment.probe_files(suite), sandbox=sandbox, warm_up=warm_up)
         try:
             self.judges = JudgeSuite(assignment, suite, devices)
         except BaseException:
             self.host.close()
             raise
 
-    def grade(self, path: Path, name: str | None = None) -> SubmissionResult:
-        """Grade the submission at `path` (a folder, a zip, or the module file)."""
+    def grade(self, path: Path, name: str | None = None, member: str | None = None) -> SubmissionResult:
+        """Grade the submission at `path` (a folder, a zip, or the module file), or in the
+        folder `member` of the zip at `path`."""
         started = time.monotonic()
         name = name or submission_name(path)
         try:
-            staged = stage(path, self.assignment)
+            staged = stage(path, self.assignment, member)
         except StagingError as exc:
             return SubmissionResult(
                 name=name,
@@ -156,27 +160,6 @@ class Grader:
 # ------------------------------------------------------------------------------- batches
 
 
-def unique_names(paths: list[Path]) -> list[tuple[Path, str]]:
-    """Each submission with its gradebook name: its own name, or, where two share one, its
-    name prefixed by as many parent folders as it takes to tell them apart."""
-    resolved = [p.absolute() for p in paths]
-    names = [submission_name(p) for p in paths]
-    for depth in range(1, 8):
-        clashes = {n for n in names if names.count(n) > 1}
-        if not clashes:
-            break
-        for i, path in enumerate(resolved):
-            if names[i] in clashes:
-                parents = [part for part in path.parent.parts[-depth:] if part not in ("/", "")]
-                names[i] = submission_name(Path("_".join([*parents, path.name])))
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):  # the same path given twice: number the repeats
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1:
-            names[i] = f"{name}-{seen[name]}"
-    return list(zip(paths, names))
-
-
 # A worker costs two interpreter starts with torch (its grader and its sandbox host), about as
 # much as grading this many submissions; below that, grading in this process is quicker.
 SUBMISSIONS_PER_WORKER = 8
@@ -206,25 +189,38 @@ _worker_grader: Grader | None = None
 _worker_failure: str | None = None
 
 
+def _worker_stop(signum, frame) -> None:
+    """The pool terminates its workers with SIGTERM: take the sandbox host down with us."""
+    if _worker_grader is not None:
+        _worker_grader.close()
+    os._exit(1)
+
+
 def _worker_start(config: _WorkerConfig) -> None:
     global _worker_grader, _worker_failure
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, _worker_stop)
     try:
         assignment = course_at(Path(config.course_root)).get(config.assignment_id)
         devices = list(config.devices) if config.devices else None
-        _worker_grader = Grader(assignment, config.suite, limits=config.limits, devices=devices, sandbox=config.sandbox)
+        _worker_grader = Grader(
+            assignment, config.suite, limits=config.limits, devices=devices, sandbox=config.sandbox, warm_up=True
+        )
     except Exception as exc:
         _worker_failure = f"{type(exc).__name__}: {exc}"
 
 
-def _worker_grade(item: tuple[str, str]) -> SubmissionResult:
+def _grade_input(grader: Grader, item: SubmissionInput) -> SubmissionResult:
+    try:
+        return grader.grade(Path(item.path), item.name, item.member)
+    except Exception as exc:  # a bug of ours must not stop the batch: record it
+        return _internal_error(grader, item.name, exc)
+
+
+def _worker_grade(item: SubmissionInput) -> SubmissionResult:
     if _worker_grader is None:
         raise WorkerStartError(f"a grading worker could not start: {_worker_failure}")
-    path, name = item
-    try:
-        return _worker_grader.grade(Path(path), name)
-    except Exception as exc:  # a bug of ours must not stop the batch: record it
-        return _internal_error(_worker_grader, name, exc)
+    return _grade_input(_worker_grader, item)
 
 
 def _internal_error(grader: Grader, name: str, exc: Exception) -> SubmissionResult:
@@ -245,6 +241,9 @@ class BatchResult:
     interrupted: bool
     seconds: float
     gradebook: Path
+    report: Path
+    count: int  # submissions in the batch, graded or not
+    columns: dict[str, dict[str, str]]  # per submission: the student columns of an export
 
 
 def grade_batch(
@@ -258,40 +257,43 @@ def grade_batch(
     limits: Limits | None = None,
     devices: list[str] | None = None,
     sandbox: str = "auto",
+    on_start: Callable[[int], None] | None = None,
     on_result: Callable[[SubmissionResult], None] | None = None,
 ) -> BatchResult:
-    """Grade many submissions on every core; write DIR/<submission>/* and DIR/gradebook.csv.
+    """Grade many submissions on every core; write DIR/<submission>/*, DIR/gradebook.csv and
+    DIR/report.html.
 
     The gradebook is rewritten after each submission, so an interrupted batch (Ctrl-C) leaves
     a valid gradebook of what was graded.
     """
     started = time.monotonic()
+    items = expand(paths)
+    columns = {i.name: i.columns for i in items}
+    extra = extra_columns(items)
     out_dir.mkdir(parents=True, exist_ok=True)
     gradebook = out_dir / "gradebook.csv"
-    named = unique_names(paths)
-    workers = max(1, min(workers or default_workers(len(named)), len(named) or 1))
+    workers = max(1, min(workers or default_workers(len(items)), len(items) or 1))
     results: list[SubmissionResult] = []
     rows: list[dict] = []
+    if on_start is not None:
+        on_start(len(items))
 
     def record(result: SubmissionResult) -> None:
         write_submission(out_dir, result)
         results.append(result)
-        rows.append(gradebook_row(result))
-        write_gradebook(gradebook, assignment.task_ids, rows)
+        rows.append(gradebook_row(result, columns.get(result.name)))
+        write_gradebook(gradebook, assignment.task_ids, rows, extra)
         if on_result is not None:
             on_result(result)
 
-    write_gradebook(gradebook, assignment.task_ids, rows)
+    write_gradebook(gradebook, assignment.task_ids, rows, extra)
     interrupted = False
-    items = [(str(p), n) for p, n in named]
     if workers == 1 or len(items) <= 1:
-        with Grader(assignment, suite, limits=limits, devices=devices, sandbox=sandbox) as grader:
+        warm_up = len(items) > 1
+        with Grader(assignment, suite, limits=limits, devices=devices, sandbox=sandbox, warm_up=warm_up) as grader:
             try:
-                for path, name in items:
-                    try:
-                        record(grader.grade(Path(path), name))
-                    except Exception as exc:
-                        record(_internal_error(grader, name, exc))
+                for item in items:
+                    record(_grade_input(grader, item))
             except KeyboardInterrupt:
                 interrupted = True
     else:
@@ -317,7 +319,14 @@ def grade_batch(
     # (possible only in the basic sandbox) is overwritten by what the grader decided.
     for result in results:
         write_submission(out_dir, result)
-    write_gradebook(gradebook, assignment.task_ids, rows)
+    write_gradebook(gradebook, assignment.task_ids, rows, extra)
+    report = write_report(out_dir / "report.html", assignment, results, len(items), interrupted)
     return BatchResult(
-        results=results, interrupted=interrupted, seconds=time.monotonic() - started, gradebook=gradebook
+        results=results,
+        interrupted=interrupted,
+        seconds=time.monotonic() - started,
+        gradebook=gradebook,
+        report=report,
+        count=len(items),
+        columns=columns,
     )

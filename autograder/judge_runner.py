@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 import types
 from dataclasses import dataclass, field
 
@@ -228,7 +229,16 @@ class JudgeSuite:
         args += ["--import-mode=importlib", "--assert=plain", "--disable-plugin-autoload", "-p", "no:randomly"]
         for name in _UNUSED_PLUGINS:
             args += ["-p", f"no:{name}"]
-        return pytest.main(args + extra, plugins=[plugin, plugin.fixtures()])
+        # A grader that runs inside another pytest (the kit's own tests, a notebook under
+        # pytest) would have its judges rewritten by that pytest's assertion hook, and their
+        # messages would differ from a plain run's: judges import as plain modules everywhere.
+        outer_hooks = [h for h in sys.meta_path if type(h).__name__ == "AssertionRewritingHook"]
+        for hook in outer_hooks:
+            sys.meta_path.remove(hook)
+        try:
+            return pytest.main(args + extra, plugins=[plugin, plugin.fixtures()])
+        finally:
+            sys.meta_path[:0] = outer_hooks
 
     def _collect(self) -> list[JudgeTest]:
         plugin = _Plugin(self, None, None)

@@ -123,7 +123,16 @@ def notebook_from_module(assignment, source: str) -> str:
 
     def text(node) -> str:
         first = node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
-        return "".join(lines[first - 1 : node.end_lineno]).rstrip() + "\n"
+        last = node.end_lineno
+        # indented comments right after the body belong to it (a solution's `### END SOLUTION`)
+        scan = last
+        while scan < len(lines) and (not lines[scan].strip() or lines[scan][:1] in " \t"):
+            if lines[scan].strip().startswith("#"):
+                last = scan + 1
+            elif lines[scan].strip():
+                break
+            scan += 1
+        return "".join(lines[first - 1 : last]).rstrip() + "\n"
 
     body = list(tree.body)
     if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
@@ -160,7 +169,7 @@ def notebook_from_module(assignment, source: str) -> str:
         cells.append(_cell("code", text(node), _slug(grade_id), solution))
         if last_of_task[task.id] == index:
             check_id = CHECK_PREFIX + _slug(task.id)
-            check = f"from autograder.notebook_check import check\ncheck({task.id!r})\n"
+            check = f"from autograder.notebook_check import check\n\ncheck({task.id!r}, assignment={assignment.id!r})\n"
             cells.append(_cell("code", check, check_id, _read_only(check_id)))
     flush_given()
     notebook = {

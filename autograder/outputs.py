@@ -15,10 +15,10 @@ import tempfile
 from pathlib import Path
 
 from autograder import __version__
+from autograder.catalog import GRADESCOPE_VISIBILITIES
 from autograder.results import NOT_RUN, PASSED, SubmissionResult
 
 DEFAULT_HIDDEN_VISIBILITY = "after_published"
-GRADESCOPE_VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
 
 def fmt_points(value: float) -> str:
@@ -143,7 +143,7 @@ def feedback_markdown(result: SubmissionResult) -> str:
     return "\n".join(out)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
@@ -154,8 +154,8 @@ def _atomic_write(path: Path, text: str) -> None:
 def write_submission(out_dir: Path, result: SubmissionResult) -> Path:
     """DIR/<submission>/results.json and feedback.md."""
     folder = out_dir / result.name
-    _atomic_write(folder / "results.json", json.dumps(results_json(result), indent=2) + "\n")
-    _atomic_write(folder / "feedback.md", feedback_markdown(result))
+    atomic_write(folder / "results.json", json.dumps(results_json(result), indent=2) + "\n")
+    atomic_write(folder / "feedback.md", feedback_markdown(result))
     return folder
 
 
@@ -176,11 +176,12 @@ def write_gradebook(path: Path, task_ids: list[str], rows: list[dict], extra: li
             + [fmt_points(row["tasks"].get(t, 0.0)) for t in task_ids]
             + [row.get(e, "") for e in extra]
         )
-    _atomic_write(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
 
 
-def gradebook_row(result: SubmissionResult) -> dict:
+def gradebook_row(result: SubmissionResult, columns: dict[str, str] | None = None) -> dict:
     return {
+        **(columns or {}),
         "submission": result.name,
         "score": result.score,
         "max_score": result.max_score,

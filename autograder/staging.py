@@ -80,14 +80,15 @@ def _from_bytes(assignment: Assignment, filename: str, data: bytes, origin: str)
     return Staged(_submission(assignment, _decode(data, filename)), origin)
 
 
-def stage(path: Path, assignment: Assignment) -> Staged:
-    """The module source of a submission at `path` (a folder, a zip, or the module file)."""
+def stage(path: Path, assignment: Assignment, member: str | None = None) -> Staged:
+    """The module source of a submission at `path` (a folder, a zip, or the module file), or
+    in the folder `member` of the zip at `path` (a Gradescope export)."""
     try:
         mode = os.lstat(path).st_mode
     except OSError:
         raise StagingError(MISSING_FILE, f"{path} does not exist") from None
     if stat.S_ISREG(mode) and path.name.lower().endswith(".zip"):
-        return _stage_zip(path, assignment)
+        return _stage_zip(path, assignment, member)
     if stat.S_ISREG(mode) and path.name in (assignment.module, assignment.notebook):
         return _from_bytes(assignment, path.name, _read_capped(path), path.name)
     if stat.S_ISDIR(mode) or (path.is_dir() and path.is_symlink()):
@@ -142,7 +143,7 @@ def _stage_folder(folder: Path, assignment: Assignment) -> Staged:
     raise StagingError(MISSING_FILE, f"the submission has no {assignment.module} (or {assignment.notebook})")
 
 
-def _check_member(info: zipfile.ZipInfo) -> str:
+def check_member(info: zipfile.ZipInfo) -> str:
     """The member's normalized name; raises StagingError for names and kinds we refuse."""
     name = info.filename
     if any(ord(c) < 32 for c in name):
@@ -162,7 +163,7 @@ def _check_member(info: zipfile.ZipInfo) -> str:
     return normalized
 
 
-def _stage_zip(path: Path, assignment: Assignment) -> Staged:
+def _stage_zip(path: Path, assignment: Assignment, member: str | None = None) -> Staged:
     try:
         archive = zipfile.ZipFile(path)
     except UnicodeDecodeError:  # before ValueError, of which it is a kind
@@ -171,6 +172,10 @@ def _stage_zip(path: Path, assignment: Assignment) -> Staged:
         raise StagingError(BAD_ARCHIVE, f"{path.name} is not a valid zip file ({exc})") from None
     with archive:
         infos = archive.infolist()
+        if member is not None:  # one submission's folder of an export: the caps apply to it alone
+            infos = [i for i in infos if i.filename.replace("\\", "/").startswith(member)]
+            if not infos:
+                raise StagingError(MISSING_FILE, f"{member.rstrip('/')} holds no files")
         if not infos:
             raise StagingError(BAD_ARCHIVE, f"{path.name} is empty")
         if len(infos) > MAX_ZIP_MEMBERS:
@@ -179,7 +184,7 @@ def _stage_zip(path: Path, assignment: Assignment) -> Staged:
             raise StagingError(BAD_ARCHIVE, f"{path.name} unpacks to more than {MAX_ZIP_TOTAL_BYTES // 2**20} MB")
         members = {}
         for info in infos:
-            name = _check_member(info)
+            name = check_member(info)[len(member or "") :]
             parts = PurePosixPath(name).parts
             if info.is_dir() or not parts or parts[0] == "__MACOSX" or parts[-1].startswith("._"):
                 continue
@@ -200,10 +205,11 @@ def _stage_zip(path: Path, assignment: Assignment) -> Staged:
                     data = f.read(cap + 1)
             except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError) as exc:
                 raise StagingError(BAD_ARCHIVE, f"{found[0]} cannot be read from {path.name} ({exc})") from None
-            staged = _from_bytes(assignment, kind, data, f"{path.name}:{found[0]}")
+            staged = _from_bytes(assignment, kind, data, f"{path.name}:{member or ''}{found[0]}")
             staged.notes = notes + staged.notes
             return staged
-    raise StagingError(MISSING_FILE, f"{path.name} holds no {assignment.module} (or {assignment.notebook})")
+    where = member.rstrip("/") if member else path.name
+    raise StagingError(MISSING_FILE, f"{where} holds no {assignment.module} (or {assignment.notebook})")
 
 
 def _manifest_notes(archive: zipfile.ZipFile, members: dict, assignment: Assignment) -> list[str]:

@@ -28,7 +28,7 @@ def host(request):
     try:
         with SandboxHost([PROBES], sandbox=request.param) as h:
             try:
-                h.probes
+                h.ready()
             except Exception as exc:  # user namespaces may be disabled on a developer's machine
                 if request.param == "user":
                     pytest.skip(f"user namespaces are not available here: {exc}")
@@ -187,7 +187,11 @@ def test_devices_reach_probes(host):
 
 
 def test_killing_the_host_costs_at_most_the_submission_that_tried(host):
-    killer = "import os, signal\ndef f():\n    os.kill(os.getppid(), signal.SIGKILL)\n    return 'alive'\ndef g(): return 1\n"
+    killer = (
+        "import os, signal\n"
+        "def f():\n    os.kill(os.getppid(), signal.SIGKILL)\n    return 'alive'\n"
+        "def g(): return 1\n"
+    )
     result = run(host, killer)
     if host.sandbox == "basic":  # the host is within reach: it dies, and only this submission pays
         assert status(result) == "crashed"

@@ -69,9 +69,12 @@ class Submission:
 class SandboxHost:
     """A running host for one suite. Starts at construction; `probes` waits until it is ready."""
 
-    def __init__(self, probe_files: list[Path], preload: tuple[str, ...] = (), sandbox: str = "auto") -> None:
+    def __init__(
+        self, probe_files: list[Path], preload: tuple[str, ...] = (), sandbox: str = "auto", warm_up: bool = False
+    ) -> None:
         self.probe_files = [str(Path(p).resolve()) for p in probe_files]
         self.preload = list(preload)
+        self.warm_up = warm_up  # worth its second only to a host that serves many submissions
         self.requested_sandbox = sandbox
         self.sandbox: str | None = None  # the mode the host could set up: root, user or basic
         self.downgrades: list[str] = []
@@ -94,7 +97,12 @@ class SandboxHost:
         )
         self._send(
             frames.pack_json(
-                {"probe_files": self.probe_files, "preload": self.preload, "sandbox": self.requested_sandbox}
+                {
+                    "probe_files": self.probe_files,
+                    "preload": self.preload,
+                    "sandbox": self.requested_sandbox,
+                    "warm_up": self.warm_up,
+                }
             )
         )
         self._probes = None
@@ -138,6 +146,11 @@ class SandboxHost:
             self.sandbox = message.get("sandbox")
             self.downgrades = message.get("downgrades", [])
         return self._probes
+
+    def ready(self) -> str:
+        """Wait until the host has started; the sandbox mode it runs (raises SandboxError if none)."""
+        self.probes  # noqa: B018  (the property starts and checks the host)
+        return self.sandbox
 
     def run(self, submission: Submission, jobs: list[tuple[str, str | None]], limits: Limits) -> SandboxRun:
         probes = self.probes

@@ -175,12 +175,14 @@ def attacks(marker: str, port: int) -> list[Attack]:
         ),
         Attack(
             "background-sleepers",
-            f"import subprocess\nfor _ in range(3):\n    subprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n",
+            "import subprocess\n"
+            f"for _ in range(3):\n    subprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n",
         ),
         Attack(
             "output-flood",
             _seq(
-                "import sys\nchunk = 'x' * 65536\nfor _ in range(800):\n    sys.stdout.write(chunk)\n    sys.stderr.write(chunk)"
+                "import sys\nchunk = 'x' * 65536\n"
+                "for _ in range(800):\n    sys.stdout.write(chunk)\n    sys.stderr.write(chunk)"
             ),
         ),
         Attack(

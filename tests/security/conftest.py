@@ -128,7 +128,7 @@ def red_team(request, tmp_path_factory):
 
         with SandboxHost([], sandbox="user") as probe_host:
             try:
-                probe_host.probes
+                probe_host.ready()
             except Exception as exc:
                 pytest.skip(f"user namespaces are not available here: {exc}")
     course = course_at(REPO)

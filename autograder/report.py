@@ -1,0 +1,161 @@
+"""DIR/report.html: the class at a glance, for the instructor.
+
+One self-contained page (no script, no fetched asset): score histogram, pass rate per task and
+per test, the most common failure messages with counts, the submissions that did not grade
+cleanly, and every submission's row. It is rendered from the results in memory, so it holds
+what the gradebook holds; it carries no timestamp, so the same batch gives the same page.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from autograder import __version__
+from autograder.catalog import Assignment
+from autograder.outputs import atomic_write, fmt_points
+from autograder.results import FAILED, GRADED, NOT_RUN, PASSED, STATUS_ORDER, SubmissionResult
+
+TOP_FAILURES = 15
+EXAMPLES_PER_FAILURE = 5
+MAX_BINS = 25
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    count: int
+    x: float
+    height: float
+
+
+def histogram(scores: list[float], max_score: float) -> list[Bar]:
+    """Bars of the score distribution: one per point when that is few enough, else equal bins."""
+    if max_score <= 0:
+        return []
+    step = 1.0 if max_score <= MAX_BINS else max_score / MAX_BINS
+    edges = int(round(max_score / step)) + 1
+    counts = [0] * edges
+    for score in scores:
+        counts[min(edges - 1, max(0, int(score / step + 1e-9)))] += 1
+    tallest = max(counts) or 1
+    bars = []
+    for i, count in enumerate(counts):
+        low = i * step
+        label = fmt_points(low) if step == 1.0 else f"{fmt_points(round(low, 1))}–{fmt_points(round(low + step, 1))}"
+        bars.append(Bar(label, count, i, count / tallest))
+    return bars
+
+
+def _message_key(message: str) -> str:
+    """A failure message's first line with its numbers masked, so that one mistake made by
+    many students with different values counts as one."""
+    first = next((line.strip() for line in message.splitlines() if line.strip()), "(no message)")
+    return re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", first)[:300]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def context(assignment: Assignment, results: list[SubmissionResult], count: int, interrupted: bool) -> dict:
+    results = sorted(results, key=lambda r: r.name)
+    scores = [r.score for r in results]
+    statuses = Counter(r.status for r in results)
+    tasks = []
+    for task in assignment.tasks:
+        earned = [s for r in results for s in r.task_scores() if s.task == task.id]
+        full = sum(1 for s in earned if s.max_score and s.score >= s.max_score - 1e-9)
+        tasks.append(
+            {
+                "id": task.id,
+                "points": fmt_points(task.points),
+                "mean": fmt_points(round(statistics.fmean([s.score for s in earned]), 2)) if earned else "–",
+                "rate": _rate(full, len(earned)),
+            }
+        )
+    per_test: dict[str, dict] = {}
+    failures: dict[tuple[str, str], list] = defaultdict(list)
+    for r in results:
+        for t in r.tests:
+            row = per_test.setdefault(
+                t.test.name, {"name": t.test.name, "task": t.test.task, "passed": 0, "failed": 0, "not_run": 0}
+            )
+            row[{PASSED: "passed", FAILED: "failed", NOT_RUN: "not_run"}.get(t.outcome, "failed")] += 1
+            if t.outcome == FAILED:
+                failures[(t.test.name, _message_key(t.message))].append((r.name, t.message))
+    tests = list(per_test.values())
+    for row in tests:
+        row["rate"] = _rate(row["passed"], row["passed"] + row["failed"])
+    common = sorted(failures.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:TOP_FAILURES]
+    return {
+        "assignment": assignment,
+        "version": __version__,
+        "count": count,
+        "graded": len(results),
+        "interrupted": interrupted,
+        "max_score": fmt_points(assignment.max_score),
+        "summary": {
+            "mean": fmt_points(round(statistics.fmean(scores), 2)) if scores else "–",
+            "median": fmt_points(round(statistics.median(scores), 2)) if scores else "–",
+            "min": fmt_points(min(scores)) if scores else "–",
+            "max": fmt_points(max(scores)) if scores else "–",
+        },
+        "statuses": [(s, statuses[s]) for s in reversed(STATUS_ORDER) if statuses[s]],
+        "bars": histogram(scores, assignment.max_score),
+        "tasks": tasks,
+        "tests": tests,
+        "failures": [
+            {
+                "test": test,
+                "count": len(hits),
+                "message": hits[0][1],
+                "who": [name for name, _ in hits[:EXAMPLES_PER_FAILURE]],
+                "more": max(0, len(hits) - EXAMPLES_PER_FAILURE),
+            }
+            for (test, _), hits in common
+        ],
+        "problems": [
+            {"name": r.name, "status": r.status, "note": r.notes[0] if r.notes else ""}
+            for r in results
+            if r.status != GRADED
+        ],
+        "rows": [
+            {
+                "name": r.name,
+                "score": fmt_points(r.score),
+                "status": r.status,
+                "tasks": [fmt_points(s.score) for s in r.task_scores()],
+            }
+            for r in results
+        ],
+        "task_ids": assignment.task_ids,
+    }
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("autograder", "templates"),
+        autoescape=True,  # names, notes and messages come from submissions
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["percent"] = lambda rate: "–" if rate is None else f"{100 * rate:.0f}%"
+    return env
+
+
+def render_report(assignment: Assignment, results: list[SubmissionResult], count: int, interrupted: bool) -> str:
+    return _environment().get_template("report.html.j2").render(context(assignment, results, count, interrupted))
+
+
+def write_report(
+    path: Path, assignment: Assignment, results: list[SubmissionResult], count: int, interrupted: bool = False
+) -> Path:
+    atomic_write(path, render_report(assignment, results, count, interrupted))
+    return path

@@ -1,0 +1,168 @@
+"""DIR/report.html opened in a real headless browser (Debian's chromium): it renders, says what
+the gradebook says, fetches nothing, and shows what a submission raised as text, not markup."""
+
+import csv
+import os
+import shutil
+import struct
+import subprocess
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from autograder.catalog import course_at
+from autograder.grading import grade_batch
+
+from conftest import REPO
+
+COURSE = course_at(REPO)
+BLOCKS = COURSE.get("blocks")
+HOSTILE = "<img src=x onerror=\"document.title='owned'\"><script>document.title='owned'</script>"
+
+
+def browser() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    if os.environ.get("BLOCKGRADE_REQUIRE_BROWSER"):
+        pytest.fail("no chromium on this machine; .ci/run installs Debian's chromium package")
+    pytest.skip("no chromium here (.ci/run installs it): the report is not opened in a browser")
+
+
+def run_browser(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    profile = tmp_path / "profile"
+    command = [browser(), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}", *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+class Dom(HTMLParser):
+    """The elements of a page with their attributes, text and enclosing section."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.elements: list[dict] = []
+        self.stack: list[dict] = []
+        self.section = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section":
+            self.section = attrs.get("id")
+        parent = self.stack[-1] if self.stack else None
+        element = {"tag": tag, "attrs": attrs, "text": "", "section": self.section, "parent": parent}
+        self.elements.append(element)
+        if tag not in ("meta", "br", "img", "line", "rect", "link", "input"):
+            self.stack.append(element)
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            if self.stack.pop()["tag"] == tag:
+                break
+
+    def handle_data(self, data):
+        for element in self.stack:
+            element["text"] += data
+
+    def cells(self, row: dict) -> list[str]:
+        return [e["text"].strip() for e in self.elements if e["parent"] is row and e["tag"] in ("td", "th")]
+
+    def title(self) -> list[str]:
+        return [e["text"] for e in self.elements if e["tag"] == "title" and e["parent"]["tag"] == "head"]
+
+    def find(self, tag, section=None, **attrs):
+        return [
+            e for e in self.elements
+            if e["tag"] == tag and (section is None or e["section"] == section)
+            and all(e["attrs"].get(k.rstrip("_")) == v for k, v in attrs.items())
+        ]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    source = (REPO / "solutions/01-blocks/blocks.py").read_text(encoding="utf-8")
+    source += f"\n\ndef replicate(block, n):\n    raise ValueError({HOSTILE!r})\n"
+    hostile = [root / f"mallory{i}" for i in range(3)]  # three of them: the most common failure
+    for folder in hostile:
+        folder.mkdir()
+        (folder / "blocks.py").write_text(source, encoding="utf-8")
+    paths = sorted((REPO / "examples" / "01-blocks").iterdir()) + hostile
+    batch = grade_batch(COURSE, BLOCKS, paths, root / "out", devices=["cpu"], workers=1)
+    with open(batch.gradebook, newline="", encoding="utf-8") as f:
+        book = list(csv.DictReader(f))
+    return batch, book, root
+
+
+@pytest.fixture(scope="module")
+def dom(graded, tmp_path_factory):
+    batch, _, _ = graded
+    result = run_browser(tmp_path_factory.mktemp("browser"), "--dump-dom", batch.report.as_uri())
+    return Dom(result.stdout)
+
+
+def test_the_page_renders_what_the_gradebook_says(graded, dom):
+    _, book, _ = graded
+    assert dom.title() == [f"{BLOCKS.title}: class report"]
+    bins = dom.find("g", class_="bin")
+    counts = {b["attrs"]["data-label"]: int(b["attrs"]["data-count"]) for b in bins}
+    assert sum(counts.values()) == len(book)
+    assert {label: n for label, n in counts.items() if n} == Counter(r["score"] for r in book)
+    rows = dom.find("tr", "submissions")[1:]
+    assert [dom.cells(r)[:3] for r in rows] == [[r["submission"], r["score"], r["status"]] for r in book]
+    problems = [dom.cells(r)[0] for r in dom.find("tr", "problems")[1:]]
+    assert problems == [r["submission"] for r in book if r["status"] != "graded"]
+    for task in BLOCKS.tasks:
+        row = next(r for r in dom.find("tr", "tasks") if dom.cells(r)[0] == task.id)
+        full = sum(float(r[task.id]) == task.points for r in book)
+        assert f"{100 * full / len(book):.0f}%" in row["text"]
+
+
+def test_common_failures_are_counted(graded, dom):
+    batch, _, _ = graded
+    failed = Counter(t.test.name for r in batch.results for t in r.tests if t.outcome == "failed")
+    listed = [r for r in dom.find("tr", "failures")[1:]]
+    assert listed, "failures were made but none is listed"
+    counts = [int(dom.cells(r)[0]) for r in listed]
+    assert counts == sorted(counts, reverse=True)
+    for row in listed:
+        count, test = dom.cells(row)[:2]
+        assert 1 <= int(count) <= failed[test]
+
+
+def test_what_a_submission_raised_is_text_not_markup(dom):
+    assert not dom.find("script") and not dom.find("img")
+    assert dom.title() == [f"{BLOCKS.title}: class report"]
+    assert any(HOSTILE in e["text"] for e in dom.find("pre", "failures"))
+
+
+def test_the_page_is_self_contained(graded):
+    batch, _, _ = graded
+    html = batch.report.read_text(encoding="utf-8")
+    assert "<script" not in html and "<link" not in html
+    assert " src=" not in html.replace(" src=x", "") and "href=" not in html
+    assert "url(" not in html
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_the_page_paints(graded, tmp_path):
+    batch, _, _ = graded
+    blank = tmp_path / "blank.html"
+    blank.write_text("<!DOCTYPE html><title>blank</title>", encoding="utf-8")
+    shots = {}
+    for name, page in (("report", batch.report), ("blank", blank)):
+        shots[name] = tmp_path / f"{name}.png"
+        run_browser(tmp_path, f"--screenshot={shots[name]}", "--window-size=1200,1600", page.as_uri())
+        assert png_size(shots[name]) == (1200, 1600)
+    # a painted page compresses far worse than an empty one of the same size
+    assert shots["report"].stat().st_size > 5 * shots["blank"].stat().st_size
