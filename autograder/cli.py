@@ -165,9 +165,7 @@ def build(check_only: bool, root: Path | None) -> None:
     """Regenerate student_template/ from solutions/ and assignments/."""
     from autograder.generate import check_template, write_template
 
-    course = _course(root)
-    if course.layout != "source":
-        raise CatalogError("build runs in the instructor's repository (the folder holding assignments/ and solutions/)")
+    course = _source_course(root)
     if check_only:
         drift = check_template(course)
         if drift:
@@ -244,41 +242,42 @@ def grade(
         sys.exit(130)
 
 
-def _source_assignment(root: Path | None, key: str) -> Assignment:
+def _source_course(root: Path | None) -> Course:
     course = _course(root)
     if course.layout != "source":
         raise CatalogError("this runs in the instructor's repository (the folder holding assignments/ and solutions/)")
-    return course.get(key)
+    return course
+
+
+def _output_option(default: str, folder: bool = False):
+    kind = click.Path(file_okay=not folder, dir_okay=folder, path_type=Path)
+    return click.option("-o", "--output", type=kind, help=f"Where to write it (default: {default}).")
 
 
 @main.command()
 @click.argument("assignment")
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: ID-student.zip."
-)
+@_output_option("ID-student.zip")
 @root_option
 @_friendly
 def release(assignment: str, output: Path | None, root: Path | None) -> None:
     """Pack what students get: stub module, notebook, handout, visible tests; nothing hidden."""
     from autograder.release import release_zip
 
-    a = _source_assignment(root, assignment)
+    a = _source_course(root).get(assignment)
     target = release_zip(a, output or Path.cwd() / f"{a.id}-student.zip")
     click.echo(f"wrote {target}: hand it to students (no solution, no hidden test inside)")
 
 
 @main.command()
 @click.argument("assignment")
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: autograder.zip."
-)
+@_output_option("autograder.zip")
 @root_option
 @_friendly
 def gradescope(assignment: str, output: Path | None, root: Path | None) -> None:
     """Write the Gradescope autograder zip (setup.sh, run_autograder, kit, hidden tests)."""
     from autograder.gradescope import build_bundle
 
-    a = _source_assignment(root, assignment)
+    a = _source_course(root).get(assignment)
     target = build_bundle(a, output or Path.cwd() / "autograder.zip")
     visibility = a.settings.get("gradescope", {}).get("hidden_visibility", "after_published")
     click.echo(f"wrote {target}: upload it as the assignment's autograder (hidden tests: {visibility})")
@@ -286,19 +285,14 @@ def gradescope(assignment: str, output: Path | None, root: Path | None) -> None:
 
 @main.command()
 @click.argument("assignment")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The starter repository to write (default: ID-classroom).",
-)
+@_output_option("ID-classroom", folder=True)
 @root_option
 @_friendly
 def classroom(assignment: str, output: Path | None, root: Path | None) -> None:
     """Write a GitHub Classroom starter repository with its autograding workflow."""
     from autograder.release import classroom_repository
 
-    a = _source_assignment(root, assignment)
+    a = _source_course(root).get(assignment)
     target = classroom_repository(a, output or Path.cwd() / f"{a.id}-classroom")
     click.echo(
         f"wrote {target}: push it as the assignment's template repository; each task earns its points "
@@ -319,10 +313,7 @@ def export_nbgrader_command(course_dir: Path, root: Path | None) -> None:
     """Write COURSE_DIR/source/<assignment>/<module>.ipynb for `nbgrader generate_assignment`."""
     from autograder.release import export_nbgrader
 
-    course = _course(root)
-    if course.layout != "source":
-        raise CatalogError("this runs in the instructor's repository (the folder holding assignments/ and solutions/)")
-    for path in export_nbgrader(course, course_dir):
+    for path in export_nbgrader(_source_course(root), course_dir):
         click.echo(f"wrote {path}")
     click.echo(f"next: cd {course_dir} && nbgrader generate_assignment ASSIGNMENT")
 

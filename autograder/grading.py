@@ -8,6 +8,7 @@ batch and an autograder run cannot disagree about the same submission.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import time
@@ -206,6 +207,9 @@ def _worker_start(config: _WorkerConfig) -> None:
         _worker_grader = Grader(
             assignment, config.suite, limits=config.limits, devices=devices, sandbox=config.sandbox, warm_up=True
         )
+        # A pool's worker ends with os._exit, skipping atexit: only multiprocessing's own
+        # finalizers run, so the sandbox host (and its folder) is closed by one of those.
+        multiprocessing.util.Finalize(None, _worker_grader.close, exitpriority=10)
     except Exception as exc:
         _worker_failure = f"{type(exc).__name__}: {exc}"
 

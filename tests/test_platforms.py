@@ -265,3 +265,10 @@ def test_check_cells_name_the_failure_of_a_wrong_answer(tmp_path):
     text = outputs_text(check)
     assert "MLP" in text and "failed" in text, text
     assert "0 of 1 tasks pass" in text
+
+
+def test_instructor_commands_refuse_to_run_from_a_student_copy(tmp_path):
+    for args in (("release", "blocks"), ("gradescope", "blocks"), ("classroom", "blocks"), ("export", "nbgrader", "x")):
+        result = blockgrade(*args, cwd=REPO / "student_template" / BLOCKS.slug, check=False)
+        assert result.returncode == 2 and "instructor's repository" in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
