@@ -232,3 +232,41 @@ def test_a_fork_bomb_is_stopped(host):
     assert status(result) in ("ok", "crashed")
     assert result.outcomes[("first", None)].data != "not stopped"
     assert result.outcomes[("second", None)].data == 8
+
+
+@pytest.mark.parametrize("mode", [m for m in modes() if m != "basic"])
+def test_libraries_under_tmp_stay_visible_beside_the_private_tmp(mode, tmp_path):
+    """A clone or a virtual environment in /tmp (pytest's tmp_path is there too) must not be
+    hidden by the sandbox's own /tmp: a lazy import from it would fail inside the sandbox."""
+    from autograder.sandbox import namespaces
+
+    library = tmp_path / "venv" / "site-packages"
+    library.mkdir(parents=True)
+    (library / "lazy_module.py").write_text("VALUE = 42\n")
+    mountpoint = tmp_path / "root"
+    mountpoint.mkdir()
+    plan = namespaces.make_plan(mode, str(library), str(mountpoint))
+    assert str(library) in plan.binds
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child builds the sandbox's root and looks for the library from inside
+        try:
+            os.close(read)
+            namespaces.enter(plan)
+            work = namespaces.build_root(plan)
+            namespaces.drop_privileges(plan)
+        except BaseException as exc:
+            os.write(write, f"unavailable: {exc}".encode())
+        else:
+            module = library / "lazy_module.py"
+            seen = module.is_file() and module.read_text() == "VALUE = 42\n" and os.path.isdir(work)
+            os.write(write, b"seen" if seen else b"hidden")
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1000).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    if mode == "user" and answer.startswith("unavailable"):
+        pytest.skip(f"user namespaces are not available here: {answer}")
+    assert answer == "seen"

@@ -251,6 +251,10 @@ def build_root(plan: Plan) -> str:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     new = plan.mountpoint
     mount("blockgrade", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    # The private /tmp first, the binds after: an interpreter, a virtual environment or the
+    # engine that lives under /tmp (a clone in /tmp) must stay visible, not be hidden by it.
+    os.makedirs(new + "/tmp", exist_ok=True)
+    mount("blockgrade-tmp", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={plan.tmp_mb}m,mode=1777")
     for path in plan.binds:
         _bind_read_only(path, new + path)
     dev = new + "/dev"
@@ -273,8 +277,6 @@ def build_root(plan: Plan) -> str:
         mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
     except NamespaceError:  # inside some containers a fresh proc cannot be mounted: then none at all
         mount("blockgrade-noproc", new + "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k")
-    os.makedirs(new + "/tmp", exist_ok=True)
-    mount("blockgrade-tmp", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={plan.tmp_mb}m,mode=1777")
     work = "/tmp/work"
     os.makedirs(new + work, mode=0o700)
     if plan.mode == "root":
