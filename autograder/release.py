@@ -77,13 +77,43 @@ def _assert_no_solution(assignment: Assignment, folder: Path, allow_markers: boo
                 raise CatalogError(f"refusing to release {path.name}: it holds solution code ({leaked[:60]!r})")
 
 
+RELEASE_README = """\
+# {title}
+
+`{slug}/` is your assignment: work in `{module}` or `{notebook}`. `kit/` is the course's
+autograder, to check your work before you submit. Install it once (Python 3.10 or newer):
+
+    python -m pip install --index-url {torch_index} torch=={torch_version}
+    python -m pip install -c kit/constraints.txt ./kit
+
+(in Colab or Jupyter, the same lines with `!` in front). Then, in `{slug}/`:
+
+    blockgrade check            # the visible tests, task by task
+    blockgrade submit {id}      # packs {id}-submission.zip to upload
+
+or, in the notebook, run the check cell that ends each task.
+"""
+
+
 def release_zip(assignment: Assignment, target: Path) -> Path:
-    """`<slug>/` as students get it: stub module, notebook, handout, visible tests."""
+    """What students get: `<slug>/` (stub module, notebook, handout, visible tests), the kit
+    to check it with in `kit/`, and a README saying how to install it."""
     with tempfile.TemporaryDirectory(prefix="blockgrade-release-") as tmp:
-        folder = Path(tmp) / assignment.slug
-        build_assignment(assignment, folder)
-        _assert_no_solution(assignment, folder)
-        return _zip_folder(folder, target, f"{assignment.slug}/")
+        root = Path(tmp) / "release"
+        build_assignment(assignment, root / assignment.slug)
+        _assert_no_solution(assignment, root / assignment.slug)
+        copy_kit(root / "kit")  # the engine: no assignment's code in it
+        readme = RELEASE_README.format(
+            title=assignment.title,
+            slug=assignment.slug,
+            module=assignment.module,
+            notebook=assignment.notebook,
+            id=assignment.id,
+            torch_index=TORCH_CPU_INDEX,
+            torch_version=pinned("torch"),
+        )
+        (root / "README.md").write_text(readme, encoding="utf-8")
+        return _zip_folder(root, target)
 
 
 # --------------------------------------------------------------------------- nbgrader
@@ -211,6 +241,8 @@ def classroom_workflow(assignment: Assignment, python: str = "3.11") -> str:
 
 def copy_kit(target: Path) -> None:
     """The kit's engine and packaging, no more: what `pip install` needs to install `blockgrade`."""
+    if not (KIT_ROOT / "pyproject.toml").is_file():
+        raise CatalogError(f"the kit's sources are not at {KIT_ROOT}: run this from a checkout of the kit")
     target.mkdir(parents=True, exist_ok=True)
     for name in ("pyproject.toml", "constraints.txt", "LICENSE"):
         if (KIT_ROOT / name).is_file():

@@ -182,6 +182,8 @@ def test_ctrl_c_leaves_a_valid_gradebook_of_what_was_graded(tmp_path):
     grader = subprocess.Popen(
         command + sorted(str(p) for p in subs.iterdir()),
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        # as from a terminal: a shell's background job (CI's, say) hands down SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     gradebook = out / "gradebook.csv"
     deadline = time.monotonic() + 180

@@ -67,8 +67,10 @@ def test_release_holds_what_students_need_and_nothing_hidden(assignment, tmp_pat
     for needed in (assignment.module, assignment.notebook, "assignment.toml", "README.md"):
         assert root + needed in names
     assert any(n.startswith(root + "tests/test_") for n in names) and any("probes" in n for n in names)
+    assert "README.md" in names and "kit/pyproject.toml" in names and "kit/autograder/cli.py" in names
     assert not [n for n in names if "hidden" in n or "solution" in n]
-    assert_no_solution(assignment, zip_texts(target))
+    assert not [n for n in names if n.startswith("kit/") and "assignments" in n]  # the engine only
+    assert_no_solution(assignment, {n: t for n, t in zip_texts(target).items() if not n.startswith("kit/")})
     hidden = assignment.suite_dir("hidden")
     judges = "".join(p.read_text(encoding="utf-8") for p in hidden.glob("test_*.py"))
     visible = {n for n, t in zip_texts(target).items() if n.endswith(".py") and "/tests/" in n}
@@ -81,6 +83,15 @@ def test_a_released_folder_checks_as_the_template_does(tmp_path):
     blockgrade("release", "blocks", "-o", target)
     with zipfile.ZipFile(target) as z:
         z.extractall(tmp_path)
+    assert "pip install -c kit/constraints.txt ./kit" in (tmp_path / "README.md").read_text()
+    # the kit inside builds into an installable wheel, its report template included
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path / "wheel",
+         tmp_path / "kit"], capture_output=True, text=True, timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    with zipfile.ZipFile(next((tmp_path / "wheel").glob("blockgrade-*.whl"))) as wheel:
+        assert {"autograder/cli.py", "autograder/templates/report.html.j2"} <= set(wheel.namelist())
     folder = tmp_path / BLOCKS.slug
     assert blockgrade("check", cwd=folder, check=False).returncode == 1
     shutil.copyfile(BLOCKS.solution_dir / BLOCKS.module, folder / BLOCKS.module)

@@ -38,12 +38,14 @@ def _seq(body: str) -> str:
 
 FORGE = """
 def _forge():
-    import json, os
+    import json, os, time
     fake = {"score": 20, "tests": [{"name": "all", "score": 20, "max_score": 20}]}
     places = [os.getcwd(), os.path.dirname(os.getcwd()), "/tmp", "/autograder/results", os.path.expanduser("~")]
+    give_up = time.monotonic() + 0.5  # a quick look: a clone with its venv in /tmp is a big tree
     for top in ("/tmp", "/work", "/autograder"):
         for here, dirs, files in os.walk(top):
-            if here.count(os.sep) > 8:
+            dirs[:] = [d for d in dirs if d not in (".venv", ".git", "site-packages", "node_modules")]
+            if here.count(os.sep) > 8 or time.monotonic() > give_up:
                 dirs[:] = []
             if "gradebook.csv" in files or "results.json" in files:
                 places.append(here)
@@ -194,6 +196,7 @@ def attacks(marker: str, port: int) -> list[Attack]:
                 roots = ["/work", "/autograder", os.path.dirname(os.path.dirname(sys.modules["autograder"].__file__))]
                 for top in roots:
                     for here, dirs, files in os.walk(top):
+                        dirs[:] = [d for d in dirs if d not in (".venv", ".git", "site-packages")]
                         if here.count(os.sep) > 6:
                             dirs[:] = []
                         for name in files:
