@@ -270,3 +270,27 @@ def test_libraries_under_tmp_stay_visible_beside_the_private_tmp(mode, tmp_path)
     if mode == "user" and answer.startswith("unavailable"):
         pytest.skip(f"user namespaces are not available here: {answer}")
     assert answer == "seen"
+
+
+def test_forked_workers_share_the_preloaded_memory(host):
+    """Ten forked workers (as a DataLoader starts) hold the host's torch pages in common: the
+    memory watchdog counts them once, not ten times (some 150 MB each) against the 1024 MB limit."""
+    source = """
+        import os, time, torch
+        def f():
+            children = []
+            for _ in range(10):
+                pid = os.fork()
+                if pid == 0:
+                    torch.ones(4).sum()  # touch torch, as a worker would
+                    time.sleep(1.5)
+                    os._exit(0)
+                children.append(pid)
+            for pid in children:
+                os.waitpid(pid, 0)
+            return "done"
+        def g(): return 8
+    """
+    result = run(host, textwrap.dedent(source), processes=16)
+    assert status(result) == "ok", result.outcomes[("first", None)].error
+    assert result.outcomes[("first", None)].data == "done"

@@ -146,9 +146,20 @@ def live_descendants(pid: int) -> set[int]:
 
 
 def resident_bytes(pids) -> int:
+    """The memory `pids` hold between them: the sum of their proportional set sizes, so that
+    pages shared after a fork (all of torch, from the preloaded host) count once, not once per
+    process; their resident set sizes where the kernel has no smaps_rollup."""
     total = 0
     page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
     for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                pss = next((line for line in f if line.startswith("Pss:")), None)
+            if pss is not None:
+                total += int(pss.split()[1]) * 1024
+                continue
+        except (OSError, IndexError, ValueError):
+            pass
         try:
             with open(f"/proc/{pid}/statm") as f:
                 total += int(f.read().split()[1]) * page
