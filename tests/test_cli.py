@@ -121,6 +121,9 @@ def test_grade_a_batch_with_malformed_submissions(tmp_path, monkeypatch):
     out = tmp_path / "out"
     result = invoke("grade", "--assignment", "blocks", "--out", out, *sorted(subs.iterdir()))
     assert result.exit_code == 0, result.output
+    assert "grading ━" not in result.output and "\x1b[" not in result.output  # no progress bar when captured
+    assert "summary" in result.output and "status: " in result.output
+    assert (out / "report.html").is_file()
     with open(out / "gradebook.csv", newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0] == [
