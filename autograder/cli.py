@@ -361,10 +361,9 @@ class _progress:
 
 def _print_batch(console: Console, a: Assignment, batch) -> None:
     import statistics
-    from collections import Counter
 
     from autograder.outputs import fmt_points
-    from autograder.results import STATUS_ORDER
+    from autograder.results import status_counts, task_summaries
 
     results = sorted(batch.results, key=lambda r: r.name)
     console.print(
@@ -395,11 +394,8 @@ def _print_batch(console: Console, a: Assignment, batch) -> None:
     summary.add_column("points", justify="right")
     summary.add_column("mean", justify="right")
     summary.add_column("full marks", justify="right")
-    for task in a.tasks:
-        earned = [s for r in results for s in r.task_scores() if s.task == task.id]
-        full = sum(1 for s in earned if s.max_score and s.score >= s.max_score - 1e-9)
-        mean = statistics.fmean(s.score for s in earned)
-        summary.add_row(task.id, fmt_points(task.points), f"{mean:.1f}", f"{full}/{len(earned)}")
+    for t in task_summaries(a, results):
+        summary.add_row(t.task, fmt_points(t.points), f"{t.mean:.1f}", f"{t.full}/{t.count}")
     scores = [r.score for r in results]
     summary.add_row(
         Text("total", style="bold"),
@@ -409,11 +405,7 @@ def _print_batch(console: Console, a: Assignment, batch) -> None:
         end_section=True,
     )
     console.print(summary)
-    statuses = Counter(r.status for r in results)
-    console.print(
-        "status: " + ", ".join(f"{statuses[s]} {s}" for s in reversed(STATUS_ORDER) if statuses[s]),
-        highlight=False,
-    )
+    console.print("status: " + ", ".join(f"{n} {status}" for status, n in status_counts(results)), highlight=False)
 
 
 def run() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,15 @@ import jinja2
 from autograder import __version__
 from autograder.catalog import Assignment
 from autograder.outputs import atomic_write, fmt_points
-from autograder.results import FAILED, GRADED, NOT_RUN, PASSED, STATUS_ORDER, SubmissionResult
+from autograder.results import (
+    FAILED,
+    GRADED,
+    NOT_RUN,
+    PASSED,
+    SubmissionResult,
+    status_counts,
+    task_summaries,
+)
 
 TOP_FAILURES = 15
 EXAMPLES_PER_FAILURE = 5
@@ -66,19 +74,15 @@ def _rate(part: int, whole: int) -> float | None:
 def context(assignment: Assignment, results: list[SubmissionResult], count: int, interrupted: bool) -> dict:
     results = sorted(results, key=lambda r: r.name)
     scores = [r.score for r in results]
-    statuses = Counter(r.status for r in results)
-    tasks = []
-    for task in assignment.tasks:
-        earned = [s for r in results for s in r.task_scores() if s.task == task.id]
-        full = sum(1 for s in earned if s.max_score and s.score >= s.max_score - 1e-9)
-        tasks.append(
-            {
-                "id": task.id,
-                "points": fmt_points(task.points),
-                "mean": fmt_points(round(statistics.fmean([s.score for s in earned]), 2)) if earned else "–",
-                "rate": _rate(full, len(earned)),
-            }
-        )
+    tasks = [
+        {
+            "id": t.task,
+            "points": fmt_points(t.points),
+            "mean": fmt_points(round(t.mean, 2)) if t.count else "–",
+            "rate": _rate(t.full, t.count),
+        }
+        for t in task_summaries(assignment, results)
+    ]
     per_test: dict[str, dict] = {}
     failures: dict[tuple[str, str], list] = defaultdict(list)
     for r in results:
@@ -106,7 +110,7 @@ def context(assignment: Assignment, results: list[SubmissionResult], count: int,
             "min": fmt_points(min(scores)) if scores else "–",
             "max": fmt_points(max(scores)) if scores else "–",
         },
-        "statuses": [(s, statuses[s]) for s in reversed(STATUS_ORDER) if statuses[s]],
+        "statuses": status_counts(results),
         "bars": histogram(scores, assignment.max_score),
         "tasks": tasks,
         "tests": tests,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 
 from autograder.catalog import Assignment
@@ -74,3 +76,38 @@ def worst_status(statuses) -> str:
         if status in present:
             return status
     return GRADED
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """One task across a batch: mean points and how many submissions earned them all."""
+
+    task: str
+    points: float
+    mean: float  # 0 when `count` is 0
+    full: int
+    count: int
+
+
+def task_summaries(assignment: Assignment, results: list[SubmissionResult]) -> list[TaskSummary]:
+    """Per task, in catalog order, for the CLI's summary and the report alike."""
+    earned: dict[str, list[TaskScore]] = {t.id: [] for t in assignment.tasks}
+    for result in results:
+        for score in result.task_scores():
+            earned[score.task].append(score)
+    return [
+        TaskSummary(
+            task=t.id,
+            points=t.points,
+            mean=statistics.fmean(s.score for s in earned[t.id]) if earned[t.id] else 0.0,
+            full=sum(1 for s in earned[t.id] if s.max_score and s.score >= s.max_score - 1e-9),
+            count=len(earned[t.id]),
+        )
+        for t in assignment.tasks
+    ]
+
+
+def status_counts(results: list[SubmissionResult]) -> list[tuple[str, int]]:
+    """How many submissions have each status, `graded` first, the statuses present only."""
+    counts = Counter(r.status for r in results)
+    return [(status, counts[status]) for status in reversed(STATUS_ORDER) if counts[status]]
