@@ -25,6 +25,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 # Gradescope's visibility settings for a test; the hidden suite's is set per assignment.
 GRADESCOPE_VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+DEFAULT_HIDDEN_VISIBILITY = "after_published"
 ASSIGNMENT_FILE = "assignment.toml"
 FOLDER_PATTERN = re.compile(r"^(\d+)-([A-Za-z_][A-Za-z0-9_]*)$")
 SUITES = ("visible", "hidden")
@@ -137,6 +138,12 @@ class Assignment:
     def handout(self) -> Path:
         return self.folder / "README.md"
 
+    @property
+    def hidden_visibility(self) -> str:
+        """When Gradescope shows the hidden tests' results (`[gradescope] hidden_visibility`,
+        checked when the assignment is loaded)."""
+        return self.settings.get("gradescope", {}).get("hidden_visibility", DEFAULT_HIDDEN_VISIBILITY)
+
 
 def _number(value, where: str, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -209,7 +216,9 @@ def load_assignment(folder: Path, layout: str, course_root: Path) -> Assignment:
         _number(value, where, f"limits.{key}")
 
     gradescope = data.get("gradescope", {})
-    visibility = gradescope.get("hidden_visibility") if isinstance(gradescope, dict) else None
+    if not isinstance(gradescope, dict):
+        raise CatalogError(f"{where}: [gradescope] must be a table")
+    visibility = gradescope.get("hidden_visibility")
     if visibility is not None and visibility not in GRADESCOPE_VISIBILITIES:
         raise CatalogError(
             f"{where}: gradescope.hidden_visibility {visibility!r} is not one of {', '.join(GRADESCOPE_VISIBILITIES)}"

@@ -279,8 +279,7 @@ def gradescope(assignment: str, output: Path | None, root: Path | None) -> None:
 
     a = _source_course(root).get(assignment)
     target = build_bundle(a, output or Path.cwd() / "autograder.zip")
-    visibility = a.settings.get("gradescope", {}).get("hidden_visibility", "after_published")
-    click.echo(f"wrote {target}: upload it as the assignment's autograder (hidden tests: {visibility})")
+    click.echo(f"wrote {target}: upload it as the assignment's autograder (hidden tests: {a.hidden_visibility})")
 
 
 @main.command()

@@ -15,10 +15,7 @@ import tempfile
 from pathlib import Path
 
 from autograder import __version__
-from autograder.catalog import GRADESCOPE_VISIBILITIES
 from autograder.results import NOT_RUN, PASSED, SubmissionResult
-
-DEFAULT_HIDDEN_VISIBILITY = "after_published"
 
 
 def fmt_points(value: float) -> str:
@@ -35,9 +32,7 @@ def _points_json(value: float) -> float | int:
 def test_visibility(result: SubmissionResult) -> str:
     if result.suite != "hidden":
         return "visible"
-    settings = result.assignment.settings.get("gradescope", {})
-    visibility = settings.get("hidden_visibility", DEFAULT_HIDDEN_VISIBILITY)
-    return visibility if visibility in GRADESCOPE_VISIBILITIES else DEFAULT_HIDDEN_VISIBILITY
+    return result.assignment.hidden_visibility
 
 
 def summary_text(result: SubmissionResult) -> str:
