@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from autograder.catalog import Assignment, CatalogError, find_course
-from autograder.notebooks import strip_magics
+from autograder.notebooks import first_line, strip_magics
 
 
 def _history() -> list[str]:
@@ -59,11 +59,10 @@ def module_from_history(assignment: Assignment, given_source: str, history: list
     lines = given_source.splitlines(keepends=True)
     parts, used = [], set()
     for node in tree.body:
-        first = node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
         name = getattr(node, "name", None)
         cell = latest.get(name)
         if cell is None:
-            parts.append("".join(lines[first - 1 : node.end_lineno]))
+            parts.append("".join(lines[first_line(node) - 1 : node.end_lineno]))
         elif cell not in used:
             used.add(cell)
             parts.append(strip_magics(cell)[0])

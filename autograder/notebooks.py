@@ -86,6 +86,11 @@ def module_source_from_notebook(data: dict) -> tuple[str, list[str]]:
     return "\n".join(parts), notes
 
 
+def first_line(node: ast.stmt) -> int:
+    """Where a top-level statement starts: its first decorator, if it has one."""
+    return node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
+
+
 # ------------------------------------------------------------------------ the template's notebook
 
 
@@ -122,7 +127,7 @@ def notebook_from_module(assignment, source: str) -> str:
     cells = [_cell("markdown", handout.rstrip() + "\n", "handout", _read_only("handout"))]
 
     def text(node) -> str:
-        first = node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
+        first = first_line(node)
         last = node.end_lineno
         # indented comments right after the body belong to it (a solution's `### END SOLUTION`)
         scan = last
