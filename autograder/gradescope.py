@@ -48,7 +48,7 @@ exec python3 -m autograder.gradescope --assignment {assignment} --root "${{AUTOG
 
 def build_bundle(assignment: Assignment, target: Path) -> Path:
     """The autograder zip of one assignment."""
-    from autograder.release import TORCH_CPU_INDEX, _zip_folder, copy_kit, pinned
+    from autograder.release import TORCH_CPU_INDEX, copy_kit, pinned, zip_folder
 
     if assignment.layout != "source":
         raise CatalogError("the Gradescope bundle is built from the instructor's repository (assignments/)")
@@ -66,7 +66,7 @@ def build_bundle(assignment: Assignment, target: Path) -> Path:
         run.write_text(RUN_AUTOGRADER.format(assignment=assignment.id))
         for script in (setup, run):
             script.chmod(0o755)
-        return _zip_folder(folder, target)
+        return zip_folder(folder, target)
 
 
 def failure_results(message: str) -> dict:

@@ -25,13 +25,14 @@ TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 _EPOCH = (2020, 1, 1, 0, 0, 0)
 
 
-def _zip_folder(folder: Path, target: Path, prefix: str = "") -> Path:
+def zip_folder(folder: Path, target: Path) -> Path:
+    """`folder`'s files in a zip at `target`, in order, with fixed timestamps and modes."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
-                info = zipfile.ZipInfo(prefix + str(path.relative_to(folder)), _EPOCH)
+                info = zipfile.ZipInfo(str(path.relative_to(folder)), _EPOCH)
                 info.external_attr = (0o755 if path.stat().st_mode & 0o100 else 0o644) << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
                 z.writestr(info, path.read_bytes())
@@ -62,7 +63,7 @@ def solution_lines(assignment: Assignment) -> list[str]:
     return found
 
 
-def _assert_no_solution(assignment: Assignment, folder: Path, allow_markers: bool = False) -> None:
+def _assert_no_solution(assignment: Assignment, folder: Path) -> None:
     """A last look before anything is written: no solution text, no hidden test."""
     secrets = solution_lines(assignment)
     for path in folder.rglob("*"):
@@ -70,7 +71,7 @@ def _assert_no_solution(assignment: Assignment, folder: Path, allow_markers: boo
             continue
         if "hidden" in path.relative_to(folder).parts:
             raise CatalogError(f"refusing to release {path.name}: it belongs to the hidden tests")
-        if path.suffix in (".py", ".ipynb", ".md") and not allow_markers:
+        if path.suffix in (".py", ".ipynb", ".md"):
             text = path.read_text(encoding="utf-8")
             leaked = next((line for line in secrets if line in text), None)
             if leaked is not None:
@@ -113,7 +114,7 @@ def release_zip(assignment: Assignment, target: Path) -> Path:
             torch_version=pinned("torch"),
         )
         (root / "README.md").write_text(readme, encoding="utf-8")
-        return _zip_folder(root, target)
+        return zip_folder(root, target)
 
 
 # --------------------------------------------------------------------------- nbgrader
