@@ -247,7 +247,6 @@ class BatchResult:
     gradebook: Path
     report: Path
     count: int  # submissions in the batch, graded or not
-    columns: dict[str, dict[str, str]]  # per submission: the student columns of an export
 
 
 def grade_batch(
@@ -332,5 +331,4 @@ def grade_batch(
         gradebook=gradebook,
         report=report,
         count=len(items),
-        columns=columns,
     )
