@@ -5,33 +5,45 @@ They are a subset of what grading runs. Read them: each message says what is exp
 
 from torch.nn import functional as F
 
-from autograder.judging import assert_close, error_type, expect_tensor, task, unwrap
+from autograder.judging import assert_close, assert_same_inputs, error_type, expect_tensor, task, unwrap
+
+
+def linear(state, X):
+    return F.linear(X, state["weight"], state["bias"])
 
 
 @task("MLP")
-def test_mlp_output(mlp_output):
+def test_mlp_output(mlp_output, mlp_output_given):
     "MLP() maps (2, 20) inputs to out(relu(hidden(X))) of shape (2, 10)"
+    unwrap(mlp_output["made"], "MLP()")
+    wrong = unwrap(mlp_output["wrong_layers"], "setting the weights of MLP().hidden and MLP().out")
+    assert not wrong, (
+        f"MLP needs two nn.Linear attributes named hidden and out, of sizes (20, 256) and (256, 10): "
+        f"check {' and '.join(wrong)}"
+    )
     Y = expect_tensor(unwrap(mlp_output["Y"], "MLP()(X)"), "MLP()(X)")
     assert tuple(Y.shape) == (2, 10), f"MLP()(X) has shape {tuple(Y.shape)}, expected (2, 10)"
-    hidden, out = mlp_output["layers"]["hidden"], mlp_output["layers"]["out"]
-    assert hidden is not None and out is not None, "MLP needs two nn.Linear attributes named hidden and out"
-    X = mlp_output["X"]
-    expected = F.linear(F.relu(F.linear(X, hidden["weight"], hidden["bias"])), out["weight"], out["bias"])
+    given = mlp_output_given
+    X = given["X"]
+    assert_same_inputs(mlp_output["X"], X, "The input X")
+    expected = linear(given["out"], F.relu(linear(given["hidden"], X)))
     assert_close(Y, expected, "MLP()(X) should be out(relu(hidden(X)))")
 
 
 @task("MySequential")
-def test_sequential(sequential):
+def test_sequential(sequential, sequential_given):
     "MySequential registers its modules like nn.Sequential and chains them"
     keys = sequential["state_keys"]
     assert keys == ["0.weight", "0.bias", "2.weight", "2.bias"], (
         f"state_dict keys are {keys}, expected ['0.weight', '0.bias', '2.weight', '2.bias']: "
         "register each module under str(i)"
     )
-    first, _, last = sequential["layers"]
-    X = sequential["X"]
-    expected = F.linear(F.relu(F.linear(X, first["weight"], first["bias"])), last["weight"], last["bias"])
-    assert_close(unwrap(sequential["Y"], "net(X)"), expected, "MySequential's output should match nn.Sequential's")
+    X = sequential_given["X"]
+    first, _, last = sequential_given["layers"]
+    expected = F.linear(F.relu(first(X)), last.weight, last.bias).detach()
+    Y = unwrap(sequential["Y"], "net(X)")
+    assert_same_inputs(sequential["X"], X, "The input X")
+    assert_close(Y, expected, "MySequential's output should match nn.Sequential's")
     assert unwrap(sequential["len"], "len(net)") == 3, "len(net) should be the number of modules"
     assert unwrap(sequential["last_is_last"], "net[-1]") is True, "net[-1] should be the last module"
 

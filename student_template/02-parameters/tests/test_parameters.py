@@ -7,9 +7,9 @@ from autograder.judging import task, unwrap
 
 
 @task("describe_parameters")
-def test_describe(basics):
+def test_describe(described):
     "describe_parameters lists (name, shape) in registration order"
-    got = unwrap(basics["described"], "describe_parameters(net)")
+    got = unwrap(described["described"], "describe_parameters(net)")
     expected = [("0.weight", (8, 4)), ("0.bias", (8,)), ("2.weight", (1, 8)), ("2.bias", (1,))]
     assert got == expected, f"describe_parameters(net) is {got}, expected {expected}"
 
@@ -27,23 +27,25 @@ def test_rgnet(nested):
 
 
 @task("get_parameter")
-def test_get_parameter(basics):
+def test_get_parameter(found):
     'get_parameter(net, "2.bias") returns the very Parameter net[2].bias'
-    assert unwrap(basics["found_is_bias"], "get_parameter(net, '2.bias')") is True, "it should be net[2].bias itself"
+    assert unwrap(found["found_is_bias"], "get_parameter(net, '2.bias')") is True, "it should be net[2].bias itself"
 
 
 @task("count_parameters")
-def test_count(basics):
+def test_count(counted):
     "count_parameters counts scalars"
-    assert unwrap(basics["count"], "count_parameters(net)") == 4 * 8 + 8 + 8 + 1, (
+    assert unwrap(counted["count"], "count_parameters(net)") == 4 * 8 + 8 + 8 + 1, (
         "Linear(4, 8) and Linear(8, 1) hold 49"
     )
 
 
 @task("tied_mlp")
-def test_tied_mlp(tying):
+def test_tied_mlp(tied):
     "tied_mlp()[2] and tied_mlp()[4] are the same module"
-    assert tying["tied_mlp_shares"], "create the shared layer once and use it at both places"
+    assert unwrap(tied["shares"], "tied_mlp()[2] is tied_mlp()[4]"), (
+        "create the shared layer once and use it at both places"
+    )
 
 
 @task("tie_weights")

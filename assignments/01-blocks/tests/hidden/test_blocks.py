@@ -1,7 +1,8 @@
 """Hidden judges of assignment 1 (blocks). They run in the grader on the probes' plain data.
 
-Every reference is recomputed here with torch built-ins from the weights and inputs the
-probes report; each assert's message names the mistake it catches.
+Every reference is recomputed here with torch built-ins from the probes' `given` inputs and
+weights (rebuilt in the grader), never from inputs or weights a probe reports; an input a
+probe reports after the student's call is only checked to be unchanged.
 """
 
 import math
@@ -9,23 +10,36 @@ import math
 import torch
 from torch.nn import functional as F
 
-from autograder.judging import assert_close, error_type, failed, matches, task, unwrap
+from autograder.judging import (
+    assert_close,
+    assert_nonempty,
+    assert_same_inputs,
+    error_type,
+    failed,
+    matches,
+    task,
+    unwrap,
+)
+
+HALVINGS = 300  # FixedHiddenMLP's loop: far more halvings than finite float32 values need
 
 
-def linear(layer, X):
-    return F.linear(X, layer["weight"], layer["bias"])
-
-
-def state_linear(state, X):
+def linear(state, X):
     return F.linear(X, state["weight"], state["bias"])
 
 
-def pick(linears, n_in, n_out, what):
-    for layer in linears:
-        if (layer["in"], layer["out"]) == (n_in, n_out):
-            return layer
-    found = ", ".join(f"Linear({l['in']}, {l['out']})" for l in linears) or "none"
-    raise AssertionError(f"{what} should hold an nn.Linear({n_in}, {n_out}); its linear layers are: {found}")
+def module_linear(layer, X):
+    return F.linear(X, layer.weight, layer.bias).detach()
+
+
+def loaded(data, what, sizes):
+    """Fail unless the probe could give each layer (path: (in, out)) the given weights."""
+    report = unwrap(data["loaded"], f"looking up {what}'s layers")
+    for path, (n_in, n_out) in sizes.items():
+        entry = report[path]
+        layer = entry["layer"]
+        shown = f"nn.Linear({layer['in']}, {layer['out']})" if layer["kind"] == "Linear" else layer["kind"]
+        assert entry["loaded"], f"{what}.{path} should be an nn.Linear({n_in}, {n_out}) with a bias, but it is {shown}"
 
 
 # --------------------------------------------------------------------------------- MLP
@@ -48,12 +62,14 @@ def test_mlp_layers(mlp_shapes):
 
 
 @task("MLP", points=2)
-def test_mlp_forward(mlp_forward):
+def test_mlp_forward(mlp_forward, mlp_forward_given):
     "forward computes out(relu(hidden(X)))"
-    X = mlp_forward["X"]
+    unwrap(mlp_forward["made"], "MLP()")
+    given = mlp_forward_given
+    X, hidden, out = given["X"], given["hidden"], given["out"]
+    loaded(mlp_forward, "MLP()", {"hidden": (20, 256), "out": (256, 10)})
     Y = unwrap(mlp_forward["Y"], "MLP()(X)")
-    hidden = pick(mlp_forward["linears"], 20, 256, "MLP()")
-    out = pick(mlp_forward["linears"], 256, 10, "MLP()")
+    assert_same_inputs(mlp_forward["X"], X, "The input X")
     if matches(Y, linear(out, linear(hidden, X))):
         raise AssertionError("MLP's output is out(hidden(X)): the ReLU between the two layers is missing")
     if matches(Y, F.relu(linear(out, F.relu(linear(hidden, X))))):
@@ -86,24 +102,25 @@ def test_modules_registered(seq_registration):
 
 
 @task("MySequential", points=1)
-def test_sequential_forward(seq_forward):
+def test_sequential_forward(seq_forward, seq_forward_given):
     "forward chains the modules in order (same output as nn.Sequential)"
-    X = seq_forward["X"]
+    X = seq_forward_given["X"]
     Y = unwrap(seq_forward["Y"], "MySequential(Linear, ReLU, Linear)(X)")
-    first, _, last = seq_forward["layers"]
-    expected = state_linear(last, F.relu(state_linear(first, X)))
+    assert_same_inputs(seq_forward["X"], X, "The input X")
+    expected = torch.nn.Sequential(*seq_forward_given["layers"])(X).detach()
     if matches(Y, X):
         raise AssertionError("MySequential's forward returned its input unchanged: it must run every module")
     assert_close(Y, expected, "MySequential's output differs from nn.Sequential's with the same layers")
 
 
 @task("MySequential", points=1)
-def test_shared_module_runs_twice(seq_shared):
+def test_shared_module_runs_twice(seq_shared, seq_shared_given):
     "a module passed twice runs twice"
-    X, shared = seq_shared["X"], seq_shared["shared"]
+    X, shared = seq_shared_given["X"], seq_shared_given["shared"]
     Y = unwrap(seq_shared["Y"], "MySequential(shared, ReLU(), shared)(X)")
-    expected = state_linear(shared, F.relu(state_linear(shared, X)))
-    if matches(Y, F.relu(state_linear(shared, X))):
+    assert_same_inputs(seq_shared["X"], X, "The input X")
+    expected = module_linear(shared, F.relu(module_linear(shared, X)))
+    if matches(Y, F.relu(module_linear(shared, X))):
         raise AssertionError(
             "MySequential(shared, ReLU(), shared) ran `shared` only once: self.children() lists a module "
             "once even when it was added twice. Iterate over self._modules.values() instead."
@@ -156,6 +173,7 @@ def test_rand_weight_is_a_buffer(fixed_structure):
         assert not data["rand_weight_requires_grad"], f"{call}.rand_weight requires grad: it must be a constant"
         rw = data["rand_weight"]
         assert tuple(rw.shape) == (n, n), f"{call}.rand_weight has shape {tuple(rw.shape)}, expected ({n}, {n})"
+        assert rw.is_floating_point(), f"{call}.rand_weight holds {rw.dtype} values: draw it with torch.rand"
         assert rw.min() >= 0 and rw.max() < 1 and rw.std() > 0, (
             f"{call}.rand_weight should be drawn with torch.rand (uniform values in [0, 1))"
         )
@@ -180,47 +198,51 @@ def test_two_parameters(fixed_structure):
         )
 
 
+def _halve_sum(H):
+    """Halve H while H.abs().sum() > 1, then sum; None if that takes more than HALVINGS steps."""
+    for _ in range(HALVINGS):
+        if not H.abs().sum() > 1:
+            return H.sum()
+        H = H / 2
+    return None
+
+
 def _fixed_reference(X, layer, R):
     """The recipe's result, and the results one halving away when the loop's stop is a near tie."""
     H = linear(layer, X)
     H = F.relu(H @ R + 1)
     H = linear(layer, H)
     total = H.abs().sum().item()
-    while H.abs().sum() > 1:
-        H = H / 2
-    result = H.sum()
+    result = _halve_sum(H)
+    assert result is not None, "the grader's reference did not converge (not your doing)"
     near_tie = total > 1 and abs(math.log2(total) - round(math.log2(total))) < 1e-5
     return result, ([result * 2, result / 2] if near_tie else [])
 
 
 @task("FixedHiddenMLP", points=2)
-def test_fixed_forward(fixed_forward):
+def test_fixed_forward(fixed_forward, fixed_forward_given):
     "forward: linear, relu(X @ rand_weight + 1), linear again, halve while |X|.sum() > 1, then sum"
-    data = fixed_forward
-    Y = unwrap(data["Y"], "FixedHiddenMLP()(X)")
-    R = data["rand_weight"]
-    assert R is not None, "FixedHiddenMLP has no tensor rand_weight"
+    data, given = fixed_forward, fixed_forward_given
+    X, layer, R = given["X"], given["linear"], given["rand_weight"]
+    has_rand_weight = unwrap(data["rand_weight_loaded"], "FixedHiddenMLP().rand_weight")
+    assert has_rand_weight, "FixedHiddenMLP() has no tensor rand_weight of shape (20, 20)"
     assert data["rand_weight_device"] == data["device"], (
         f"after .to({data['device']!r}) rand_weight is still on {data['rand_weight_device']}: register it as a buffer"
     )
-    layer = pick(data["linears"], 20, 20, "FixedHiddenMLP()")
+    loaded(data, "FixedHiddenMLP()", {"linear": (20, 20)})
+    Y = unwrap(data["Y"], "FixedHiddenMLP()(X)")
     assert isinstance(Y, torch.Tensor) and Y.dim() == 0, "forward should return X.sum(), a tensor holding one number"
-    X = data["X"]
+    assert_same_inputs(data["X"], X, "The input X")
     expected, alternatives = _fixed_reference(X, layer, R)
     if any(matches(Y, alt) for alt in alternatives):
         return  # a tie at the loop's threshold: one halving more or less is rounding, not a mistake
     H = F.relu(linear(layer, X) @ R)
-    if matches(Y, _halve_sum(linear(layer, H))):
+    no_one = _halve_sum(linear(layer, H))
+    if no_one is not None and matches(Y, no_one):
         raise AssertionError("FixedHiddenMLP's forward leaves out the `+ 1` in relu(X @ rand_weight + 1)")
     if matches(Y, linear(layer, F.relu(linear(layer, X) @ R + 1)).sum()):
         raise AssertionError("FixedHiddenMLP's forward skips the loop: halve X while X.abs().sum() > 1, then sum")
     assert_close(Y, expected, "FixedHiddenMLP's output differs from the recipe")
-
-
-def _halve_sum(H):
-    while H.abs().sum() > 1:
-        H = H / 2
-    return H.sum()
 
 
 # ----------------------------------------------------------------------------- NestMLP
@@ -244,12 +266,14 @@ def test_nest_structure(nest_structure):
 
 
 @task("NestMLP", points=1)
-def test_nest_forward(nest_forward):
+def test_nest_forward(nest_forward, nest_forward_given):
     "forward computes linear(net(X))"
-    X = nest_forward["X"]
+    given = nest_forward_given
+    X = given["X"]
     Y = unwrap(nest_forward["Y"], "NestMLP()(X)")
-    layers = nest_forward["linears"]
-    l1, l2, l3 = (pick(layers, i, o, "NestMLP()") for i, o in ((20, 64), (64, 32), (32, 16)))
+    loaded(nest_forward, "NestMLP()", {"net.0": (20, 64), "net.2": (64, 32), "linear": (32, 16)})
+    assert_same_inputs(nest_forward["X"], X, "The input X")
+    l1, l2, l3 = given["net.0"], given["net.2"], given["linear"]
     expected = linear(l3, F.relu(linear(l2, F.relu(linear(l1, X)))))
     assert_close(Y, expected, "NestMLP's output differs from linear(net(X))")
 
@@ -270,22 +294,24 @@ def test_parallel_registration(parallel_registration):
 
 
 @task("Parallel", points=1)
-def test_parallel_default_dim(parallel_forward):
+def test_parallel_default_dim(parallel_forward, parallel_forward_given):
     "forward concatenates the two outputs along the last dimension by default"
-    data = parallel_forward
-    X = data["X"]
-    Y = unwrap(data["Y"], "Parallel(net1, net2)(X) for X of shape (2, 6, 4)")
-    expected = torch.cat((state_linear(data["net1"], X), state_linear(data["net2"], X)), dim=-1)
+    given = parallel_forward_given
+    X = given["X"]
+    Y = unwrap(parallel_forward["Y"], "Parallel(net1, net2)(X) for X of shape (2, 6, 4)")
+    assert_same_inputs(parallel_forward["X"], X, "The input X")
+    expected = torch.cat((module_linear(given["net1"], X), module_linear(given["net2"], X)), dim=-1)
     assert_close(Y, expected, "Parallel's output should be torch.cat((net1(X), net2(X)), dim=-1)")
 
 
 @task("Parallel", points=1)
-def test_parallel_given_dim(parallel_dim):
+def test_parallel_given_dim(parallel_dim, parallel_dim_given):
     "forward concatenates along the dim it was given"
-    data = parallel_dim
-    X = data["X"]
-    Y = unwrap(data["Y"], "Parallel(net1, net2, dim=0)(X)")
-    expected = torch.cat((state_linear(data["net1"], X), state_linear(data["net2"], X)), dim=0)
+    given = parallel_dim_given
+    X = given["X"]
+    Y = unwrap(parallel_dim["Y"], "Parallel(net1, net2, dim=0)(X)")
+    assert_same_inputs(parallel_dim["X"], X, "The input X")
+    expected = torch.cat((module_linear(given["net1"], X), module_linear(given["net2"], X)), dim=0)
     assert_close(Y, expected, "Parallel(net1, net2, dim=0) should concatenate along dim 0")
 
 
@@ -293,18 +319,27 @@ def test_parallel_given_dim(parallel_dim):
 
 
 @task("replicate", points=1)
-def test_replicate_chains(replicate_result):
+def test_replicate_chains(replicate_result, replicate_result_given):
     "returns a MySequential of n modules made by the factory, chained in order"
-    data = replicate_result
+    data, given = replicate_result, replicate_result_given
     unwrap(data["result"], "replicate(factory, 3)")
     assert data["type"] == "MySequential", f"replicate should return a MySequential, it returned a {data['type']}"
     assert data["n_children"] == 3, f"replicate(factory, 3) holds {data['n_children']} modules, expected 3"
-    assert all(data["from_factory"]), "replicate(factory, 3) holds modules that factory() did not make"
-    X = data["X"]
+    order = data["order"]
+    assert len(order) == 3 and all(i >= 0 for i in order), (
+        "replicate(factory, 3) holds modules that factory() did not make"
+    )
+    layers = given["layers"]
+    if any(i >= len(layers) for i in order):
+        raise AssertionError(
+            f"replicate(factory, 3) called factory() {data['calls']} times: call it once for each of the n modules"
+        )
+    X = given["X"]
     expected = X
-    for state in data["states"]:
-        expected = state_linear(state, expected)
+    for i in order:
+        expected = module_linear(layers[i], expected)
     Y = unwrap(data["Y"], "replicate(factory, 3)(X)")
+    assert_same_inputs(data["X"], X, "The input X")
     assert_close(Y, expected, "replicate(factory, 3)(X) should run the three modules one after the other")
 
 
@@ -318,12 +353,21 @@ def test_replicate_independent(replicate_result):
             f"replicate(factory, 3) called factory() {data['calls']} time(s) and reused the instance, so the copies "
             "share their parameters: call factory() once for each of the n modules"
         )
+    assert data["parameters"] > 0, (
+        f"replicate(factory, 3) holds {data['n_children']} modules with no parameters: there is nothing to check"
+    )
     assert data["distinct_parameters"] == data["parameters"], "the modules returned by replicate share parameters"
 
 
 @task("replicate", points=1)
 def test_replicate_rejects_n_below_one(replicate_invalid):
     "n < 1 raises ValueError"
+    assert_nonempty(replicate_invalid, "The results of replicate(factory, n) for n < 1")
+    one = replicate_invalid.pop(1)
+    assert not failed(one), (
+        f"replicate(factory, 1) raised {error_type(one)}: n = 1 is valid (a MySequential of one module); "
+        "only n < 1 raises ValueError"
+    )
     for n, outcome in replicate_invalid.items():
         kind = error_type(outcome)
         assert kind == "ValueError", f"replicate(factory, {n}) should raise ValueError, " + (

@@ -1,15 +1,15 @@
 """Hidden judges of assignment 2 (parameters). They run in the grader on the probes' plain data.
 
 The judges build the same reference networks as the probes, so every expectation here is
-computed in the grader: names, shapes and counts from the architecture, gradients from the
-weights and inputs the probes report.
+computed in the grader: names, shapes and counts from the architecture, outputs and gradients
+from the probes' `given` inputs and weights (rebuilt here), never from values a probe reports.
 """
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from autograder.judging import assert_close, error_type, task, unwrap
+from autograder.judging import assert_close, assert_nonempty, assert_same_inputs, error_type, matches, task, unwrap
 
 
 def block1():
@@ -109,21 +109,32 @@ def test_block2(blocks):
         )
 
 
+def loaded(data, what):
+    """Fail unless the probe could give every parameter of the network its given value."""
+    wrong = unwrap(data["wrong"], f"setting the weights of {what}")
+    assert not wrong, f"{what} has no parameter {wrong[0]!r} of the expected shape" + (
+        f" (nor {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+    )
+
+
 @task("block1", points=1)
-def test_rgnet(blocks, rgnet_forward):
+def test_rgnet(blocks, rgnet_forward, rgnet_forward_given):
     "rgnet(n) is Sequential(block2(n), Linear(4, 1)) and maps (N, 4) to (N, 1)"
     for n in (4, 3):
         got = unwrap(blocks["rgnet"][str(n)], f"rgnet({n})")["structure"]
         expected = {"kind": "Sequential", "children": [["0", block2_structure(n)], ["1", linear(4, 1)]]}
         assert got == expected, f"rgnet({n}) should be nn.Sequential(block2({n}), nn.Linear(4, 1))"
-    state, X = rgnet_forward["state"], rgnet_forward["X"]
-    assert "0.block 3.2.bias" in state, f"rgnet()'s state_dict keys are {list(state)[:6]}..."
+    unwrap(rgnet_forward["made"], "rgnet()")
+    loaded(rgnet_forward, "rgnet()")
+    state, X = rgnet_forward_given["state"], rgnet_forward_given["X"]
     H = X
     for i in range(4):
         for j in (0, 2):
             H = F.relu(F.linear(H, state[f"0.block {i}.{j}.weight"], state[f"0.block {i}.{j}.bias"]))
     expected = F.linear(H, state["1.weight"], state["1.bias"])
-    assert_close(unwrap(rgnet_forward["Y"], "rgnet()(X)"), expected, "rgnet()(X) differs from the nested blocks")
+    Y = unwrap(rgnet_forward["Y"], "rgnet()(X)")
+    assert_same_inputs(rgnet_forward["X"], X, "The input X")
+    assert_close(Y, expected, "rgnet()(X) differs from the nested blocks")
 
 
 # ----------------------------------------------------------------------- get_parameter
@@ -132,6 +143,7 @@ def test_rgnet(blocks, rgnet_forward):
 @task("get_parameter", points=2)
 def test_get_parameter_returns_the_object(looked_up):
     "resolves a dotted path (names with spaces too) to the very Parameter object"
+    assert_nonempty(looked_up["found"], "The list of paths looked up")
     for path, found in looked_up["found"].items():
         same = unwrap(found, f"get_parameter(net, {path!r})")
         assert same is True, (
@@ -143,6 +155,7 @@ def test_get_parameter_returns_the_object(looked_up):
 @task("get_parameter", points=1)
 def test_get_parameter_unknown_path(looked_up):
     "a path that names no parameter raises KeyError naming the path"
+    assert_nonempty(looked_up["unknown"], "The list of unknown paths looked up")
     for path, got in looked_up["unknown"].items():
         kind = error_type(got)
         assert kind == "KeyError", f"get_parameter(net, {path!r}) should raise KeyError, " + (
@@ -158,12 +171,21 @@ def numel(net, trainable_only=False):
     return sum(p.numel() for p in net.parameters() if p.requires_grad or not trainable_only)
 
 
+def number(attempted, call):
+    """What count_parameters returned, as a number (a one-element tensor counts as its value)."""
+    got = unwrap(attempted, call)
+    if isinstance(got, torch.Tensor) and got.numel() == 1 and not got.is_complex():
+        got = got.item()
+    assert type(got) in (int, float), f"{call} should return a number, but it returned a {type(got).__name__}"
+    return got
+
+
 @task("count_parameters", points=1)
 def test_count_nested(counted):
     "counts every scalar of a nested network"
     expected = numel(reference_rgnet())
-    assert unwrap(counted["nested"], "count_parameters(net)") == expected, f"rgnet-like net has {expected} scalars"
-    assert unwrap(counted["all_of_frozen"], "count_parameters(net)") == expected, (
+    assert number(counted["nested"], "count_parameters(net)") == expected, f"rgnet-like net has {expected} scalars"
+    assert number(counted["all_of_frozen"], "count_parameters(net)") == expected, (
         "without trainable_only, frozen parameters count too"
     )
 
@@ -172,7 +194,7 @@ def test_count_nested(counted):
 def test_count_tied_once(counted):
     "a tied parameter is counted once"
     expected = numel(reference_tied())
-    got = unwrap(counted["tied"], "count_parameters(tied net)")
+    got = number(counted["tied"], "count_parameters(tied net)")
     if got == expected + 8 * 8 + 8:
         raise AssertionError("count_parameters counts the shared layer twice: count each Parameter once")
     assert got == expected, f"count_parameters(tied net) is {got}, expected {expected}"
@@ -184,7 +206,7 @@ def test_count_trainable_only(counted):
     net = reference_rgnet()
     net[0].requires_grad_(False)
     expected = numel(net, trainable_only=True)
-    got = unwrap(counted["trainable"], "count_parameters(net, trainable_only=True)")
+    got = number(counted["trainable"], "count_parameters(net, trainable_only=True)")
     assert got == expected, f"count_parameters(net, trainable_only=True) is {got}, expected {expected}"
 
 
@@ -227,20 +249,35 @@ def tied_reference_grads(state, X):
 
 
 @task("tied_mlp", points=2)
-def test_tied_gradient_is_the_sum(tied_gradient):
+def test_tied_gradient_is_the_sum(tied_gradient, tied_gradient_given):
     "the shared layer's gradient is the sum of the gradients of both uses"
-    data = tied_gradient
+    data, given = tied_gradient, tied_gradient_given
+    unwrap(data["made"], "tied_mlp()")
+    loaded(data, "tied_mlp()")
     unwrap(data["loss"], "tied_mlp()(X).sum()")
-    (w1, b1), (w2, b2) = tied_reference_grads(data["state"], data["X"])
+    assert_same_inputs(data["X"], given["X"], "The input X")
+    (w1, b1), (w2, b2) = tied_reference_grads(given["state"], given["X"])
     grad = data["grad_weight"]
     assert grad is not None, "after backward(), tied_mlp()[2].weight has no gradient"
-    if torch.allclose(grad, w1.grad, atol=1e-6) or torch.allclose(grad, w2.grad, atol=1e-6):
+    if matches(grad, w1.grad, atol=1e-6) or matches(grad, w2.grad, atol=1e-6):
         raise AssertionError("the shared layer's gradient comes from one use only: the two layers are not one module")
     assert_close(grad, w1.grad + w2.grad, "the shared weight's gradient should be the sum over both uses")
+    assert data["grad_bias"] is not None, "after backward(), tied_mlp()[2].bias has no gradient"
     assert_close(data["grad_bias"], b1.grad + b2.grad, "the shared bias's gradient should be the sum over both uses")
 
 
 # ------------------------------------------------------------------------- tie_weights
+
+
+def tie_reference(given):
+    """(W0, the gradient of each use of net[0]'s weight) when net[2] shares net[0]'s parameters."""
+    net, X = given["net"], given["X"]
+    W0, b0 = net[0].weight.detach(), net[0].bias.detach()
+    uses = [W0.clone().requires_grad_() for _ in range(2)]
+    H = F.relu(F.linear(X, uses[0], b0))
+    H = F.relu(F.linear(H, uses[1], b0))
+    F.linear(H, net[4].weight.detach(), net[4].bias.detach()).sum().backward()
+    return W0, uses[0].grad, uses[1].grad
 
 
 @task("tie_weights", points=1)
@@ -257,30 +294,34 @@ def test_tie_shares_the_parameters(tied_by_student):
 
 
 @task("tie_weights", points=1)
-def test_tie_sums_gradients(tied_by_student):
+def test_tie_sums_gradients(tied_by_student, tied_by_student_given):
     "after tying, the shared weight's gradient is the sum over both uses"
     data = tied_by_student
     unwrap(data["result"], "tie_weights(net, 0, 2)")
-    state, X = data["state"], data["X"]
-    uses = [state["0.weight"].clone().requires_grad_() for _ in range(2)]
-    H = F.relu(F.linear(X, uses[0], state["0.bias"]))
-    H = F.relu(F.linear(H, uses[1], state["0.bias"]))
-    F.linear(H, state["4.weight"], state["4.bias"]).sum().backward()
+    assert_same_inputs(data["X"], tied_by_student_given["X"], "The input X")
+    _, first, second = tie_reference(tied_by_student_given)
     assert data["grad_weight"] is not None, "net[0].weight has no gradient after backward()"
-    if torch.allclose(data["grad_weight"], uses[0].grad, atol=1e-6):
+    if matches(data["grad_weight"], first, atol=1e-6):
         raise AssertionError("net[0].weight's gradient comes from its own use only: the layers are copies, not tied")
-    assert_close(data["grad_weight"], uses[0].grad + uses[1].grad, "the tied weight's gradient should be the sum")
+    assert_close(data["grad_weight"], first + second, "the tied weight's gradient should be the sum")
 
 
 @task("tie_weights", points=1)
-def test_tie_keeps_the_optimizer_working(tied_by_student):
+def test_tie_keeps_the_optimizer_working(tied_by_student, tied_by_student_given):
     "an optimizer built before tying still updates the shared Parameters"
     data = tied_by_student
     unwrap(data["result"], "tie_weights(net, 0, 2)")
-    assert data["grad_weight"] is not None, "net[0].weight has no gradient after backward()"
-    expected = data["state"]["0.weight"] - 0.1 * data["grad_weight"]
-    assert_close(data["after_step"]["0"], expected, "SGD built before tie_weights did not update net[0].weight")
-    assert_close(data["after_step"]["2"], data["after_step"]["0"], "net[2].weight drifted away from net[0].weight")
+    W0, first, second = tie_reference(tied_by_student_given)
+    stepped, other = data["after_step"]["0"], data["after_step"]["2"]
+    if matches(stepped, W0):
+        raise AssertionError("SGD built before tie_weights did not update net[0].weight")
+    if matches(stepped, W0 - 0.1 * first) and not matches(other, stepped):
+        raise AssertionError(
+            "SGD updated net[0].weight with the gradient of its own use only and net[2].weight drifted away "
+            "from it: the layers are copies, not tied"
+        )
+    assert_close(stepped, W0 - 0.1 * (first + second), "one SGD step should update net[0].weight by -lr × its gradient")
+    assert_close(other, stepped, "net[2].weight drifted away from net[0].weight")
 
 
 @task("tie_weights", points=1)

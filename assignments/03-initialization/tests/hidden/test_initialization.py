@@ -12,41 +12,66 @@ import math
 import torch
 from torch.nn import functional as F
 
-from autograder.judging import assert_close, task, unwrap
+from autograder.judging import assert_close, assert_same_inputs, describe, task, unwrap
 
 N = 512 * 256  # weights sampled per layer
+WEIGHT_SHAPE = (256, 512)  # the sampled nn.Linear(512, 256)'s weight
 LINEAR_PREFIXES = ("0.", "3.")  # the nn.Linear layers of the probes' mixed network
 KINDS = {"1": "BatchNorm1d", "4": "Conv1d", "5": "Embedding"}
 
 
 def sampled(data, call):
+    """The weight an init function left on the sampled layer (as float64), and the layer's bias."""
     unwrap(data["result"], call)
-    return data["weight"].double(), data["bias"], data["before"]
+    W = data["weight"]
+    assert isinstance(W, torch.Tensor) and tuple(W.shape) == WEIGHT_SHAPE, (
+        f"after {call} the weight is {describe(W)}, expected shape {WEIGHT_SHAPE}"
+    )
+    assert bool(torch.isfinite(W).all()), f"after {call} the weights hold NaN or infinite values"
+    return W.double(), data["bias"]
 
 
-def check_applied(data, name, *, bias):
+def check_bias(bias, expected, call, what):
+    """The bias after `call` is `expected` (a tensor of the layer's bias shape)."""
+    assert isinstance(bias, torch.Tensor) and tuple(bias.shape) == tuple(expected.shape), (
+        f"after {call} the bias is {describe(bias)}, expected shape {tuple(expected.shape)}"
+    )
+    assert torch.equal(bias, expected.to(bias.dtype)), f"{call} should {what}"
+
+
+def check_applied(data, given, name, *, bias):
     """What every init function owes when run by net.apply on a mixed network."""
     unwrap(data["result"], f"net.apply({name}) on a network with BatchNorm1d, Conv1d and Embedding layers")
-    before, after = data["before"], data["after"]
+    before = {param: p.detach() for param, p in given["net"].named_parameters()}
+    after = data["after"]
     for param in before:
+        assert param in after, f"after net.apply({name}) the network has no parameter {param}"
         if not param.startswith(LINEAR_PREFIXES):
             assert torch.equal(after[param], before[param]), (
                 f"{name} changed {param} of a {KINDS[param.split('.')[0]]}: it must act on nn.Linear only"
             )
+        else:
+            assert tuple(after[param].shape) == tuple(before[param].shape), (
+                f"{name} changed the shape of {param} to {tuple(after[param].shape)}: change the values in place"
+            )
+            assert bool(torch.isfinite(after[param]).all()), f"{name} left NaN or infinite values in {param}"
     assert not torch.equal(after["3.weight"], before["3.weight"]), (
         f"{name} left the weight of nn.Linear(5, 4, bias=False) as it was"
     )
     if bias == "zeros":
-        assert torch.equal(after["0.bias"], torch.zeros_like(after["0.bias"])), f"{name} should set the bias to zeros"
+        assert torch.equal(after["0.bias"], torch.zeros_like(before["0.bias"])), f"{name} should set the bias to zeros"
     elif bias == "unchanged":
         assert torch.equal(after["0.bias"], before["0.bias"]), f"{name} should leave the bias as it was"
-    replaced = [p for p, same in data["same_objects"].items() if not same]
+    replaced = [p for p in before if data["same_objects"].get(p) is not True]
     assert not replaced, (
         f"{name} put a new Parameter object in place of {', '.join(replaced)}: Parameter objects were replaced, "
         "so an optimizer built before (or a tied layer) no longer sees them"
     )
-    assert all(data["leaf"].values()), f"{name} left parameters with autograd history: initialize under torch.no_grad()"
-    for param, value in data["stepped"].items():
+    assert all(data["leaf"].get(p) is True for p in before), (
+        f"{name} left parameters with autograd history: initialize under torch.no_grad()"
+    )
+    for param in before:
+        value = data["stepped"].get(param)
         assert_close(value, after[param] - 0.5, f"an optimizer built before {name} no longer updates {param}")
 
 
@@ -56,7 +81,7 @@ def check_applied(data, name, *, bias):
 @task("init_normal", points=1)
 def test_normal_distribution(normal_sampled):
     "weight ~ N(0, 0.01²): mean, standard deviation and shape of the distribution"
-    W, _, _ = sampled(normal_sampled, "init_normal(nn.Linear(512, 256))")
+    W, _ = sampled(normal_sampled, "init_normal(nn.Linear(512, 256))")
     mean, std = W.mean().item(), W.std().item()
     # standard errors: mean 0.01/sqrt(N) = 2.8e-5, std 0.01/sqrt(2N) = 2.0e-5
     assert abs(mean) < 3e-4, f"the weights' mean is {mean:.2e}, expected 0"
@@ -68,16 +93,17 @@ def test_normal_distribution(normal_sampled):
 
 
 @task("init_normal", points=1)
-def test_normal_bias_zeros(normal_sampled):
+def test_normal_bias_zeros(normal_sampled, normal_sampled_given):
     "bias is set to zeros"
-    _, bias, _ = sampled(normal_sampled, "init_normal(nn.Linear(512, 256))")
-    assert torch.equal(bias, torch.zeros_like(bias)), "init_normal should set the bias to zeros"
+    call = "init_normal(nn.Linear(512, 256))"
+    _, bias = sampled(normal_sampled, call)
+    check_bias(bias, torch.zeros_like(normal_sampled_given["layer"].bias), call, "set the bias to zeros")
 
 
 @task("init_normal", points=1)
-def test_normal_in_place_linear_only(normal_applied):
+def test_normal_in_place_linear_only(normal_applied, normal_applied_given):
     "acts in place on nn.Linear only, bias=None included"
-    check_applied(normal_applied, "init_normal", bias="zeros")
+    check_applied(normal_applied, normal_applied_given, "init_normal", bias="zeros")
 
 
 # ------------------------------------------------------------------------- init_constant
@@ -90,15 +116,17 @@ def test_constant_values(constant_sampled):
         ("default", 1.0, "init_constant(layer)"),
         ("value", 3.5, "init_constant(layer, value=3.5)"),
     ):
-        W, bias, _ = sampled(constant_sampled[key], call)
-        assert torch.equal(W, torch.full_like(W, value)), f"after {call} the weights should all be {value}"
-        assert torch.equal(bias, torch.zeros_like(bias)), f"after {call} the bias should be zeros"
+        W, bias = sampled(constant_sampled[key], call)
+        assert torch.equal(W, torch.full(WEIGHT_SHAPE, value, dtype=W.dtype)), (
+            f"after {call} the weights should all be {value}"
+        )
+        check_bias(bias, torch.zeros(WEIGHT_SHAPE[0]), call, "set the bias to zeros")
 
 
 @task("init_constant", points=1)
-def test_constant_in_place_linear_only(constant_applied):
+def test_constant_in_place_linear_only(constant_applied, constant_applied_given):
     "acts in place on nn.Linear only, bias=None included"
-    check_applied(constant_applied, "init_constant", bias="zeros")
+    check_applied(constant_applied, constant_applied_given, "init_constant", bias="zeros")
     assert torch.equal(constant_applied["after"]["3.weight"], torch.full((4, 5), 2.0)), (
         "init_constant(m, value=2.0) should set the weights to 2.0"
     )
@@ -110,7 +138,7 @@ def test_constant_in_place_linear_only(constant_applied):
 @task("init_xavier", points=1)
 def test_xavier_distribution(xavier_sampled):
     "weight ~ U(-a, a) with a = sqrt(6 / (fan_in + fan_out))"
-    W, _, _ = sampled(xavier_sampled, "init_xavier(nn.Linear(512, 256))")
+    W, _ = sampled(xavier_sampled, "init_xavier(nn.Linear(512, 256))")
     bound = math.sqrt(6 / (512 + 256))
     largest = W.abs().max().item()
     assert largest <= bound * (1 + 1e-6), (
@@ -129,11 +157,12 @@ def test_xavier_distribution(xavier_sampled):
 
 
 @task("init_xavier", points=1)
-def test_xavier_bias_and_in_place(xavier_sampled, xavier_applied):
+def test_xavier_bias_and_in_place(xavier_sampled, xavier_sampled_given, xavier_applied, xavier_applied_given):
     "bias unchanged; acts in place on nn.Linear only, bias=None included"
-    _, bias, before = sampled(xavier_sampled, "init_xavier(nn.Linear(512, 256))")
-    assert torch.equal(bias, before["bias"]), "init_xavier should leave the bias unchanged"
-    check_applied(xavier_applied, "init_xavier", bias="unchanged")
+    call = "init_xavier(nn.Linear(512, 256))"
+    _, bias = sampled(xavier_sampled, call)
+    check_bias(bias, xavier_sampled_given["layer"].bias.detach(), call, "leave the bias unchanged")
+    check_applied(xavier_applied, xavier_applied_given, "init_xavier", bias="unchanged")
 
 
 # ------------------------------------------------------------------------------- my_init
@@ -142,7 +171,7 @@ def test_xavier_bias_and_in_place(xavier_sampled, xavier_applied):
 @task("my_init", points=2)
 def test_my_init_proportions(my_init_sampled):
     "about 1/4 of the weights positive, 1/2 zero, 1/4 negative"
-    W, _, _ = sampled(my_init_sampled, "my_init(nn.Linear(512, 256))")
+    W, _ = sampled(my_init_sampled, "my_init(nn.Linear(512, 256))")
     # standard error of a proportion near 1/2: sqrt(0.25 / N) = 0.0014
     for label, share, expected in (
         ("zero", (W == 0).double().mean().item(), 0.5),
@@ -155,7 +184,7 @@ def test_my_init_proportions(my_init_sampled):
 @task("my_init", points=1)
 def test_my_init_magnitudes(my_init_sampled):
     "the non-zero weights are uniform on 5 <= |w| <= 10"
-    W, _, _ = sampled(my_init_sampled, "my_init(nn.Linear(512, 256))")
+    W, _ = sampled(my_init_sampled, "my_init(nn.Linear(512, 256))")
     magnitudes = W[W != 0].abs()
     assert magnitudes.numel() > 0, "my_init left no weight different from zero"
     small = (magnitudes < 5).sum().item()
@@ -168,21 +197,31 @@ def test_my_init_magnitudes(my_init_sampled):
 
 
 @task("my_init", points=1)
-def test_my_init_bias_and_in_place(my_init_sampled, my_init_applied):
+def test_my_init_bias_and_in_place(my_init_sampled, my_init_sampled_given, my_init_applied, my_init_applied_given):
     "bias unchanged; acts in place on nn.Linear only, bias=None included"
-    _, bias, before = sampled(my_init_sampled, "my_init(nn.Linear(512, 256))")
-    assert torch.equal(bias, before["bias"]), "my_init should leave the bias unchanged"
-    check_applied(my_init_applied, "my_init", bias="unchanged")
+    call = "my_init(nn.Linear(512, 256))"
+    _, bias = sampled(my_init_sampled, call)
+    check_bias(bias, my_init_sampled_given["layer"].bias.detach(), call, "leave the bias unchanged")
+    check_applied(my_init_applied, my_init_applied_given, "my_init", bias="unchanged")
 
 
 # ------------------------------------------------------------------------ init_per_layer
 
 
+def per_layer_after(data, given, name):
+    """The value init_per_layer left in `name`, checked to have its shape."""
+    before = dict(given["net"].named_parameters())[name]
+    value = data["after"].get(name)
+    assert isinstance(value, torch.Tensor) and tuple(value.shape) == tuple(before.shape), (
+        f"after init_per_layer net.{name} is {describe(value)}, expected shape {tuple(before.shape)}"
+    )
+    return value, before.detach()
+
+
 @task("init_per_layer", points=1)
-def test_per_layer_reaches_its_layers(per_layer):
+def test_per_layer_reaches_its_layers(per_layer, per_layer_given):
     "inits[i] reaches net[i] and all its submodules"
     unwrap(per_layer["result"], "init_per_layer(net, {0: ..., 2: ...})")
-    after = per_layer["after"]
     for name, value in (
         ("0.weight", 1.0),
         ("0.bias", 1.0),
@@ -190,17 +229,19 @@ def test_per_layer_reaches_its_layers(per_layer):
         ("2.1.weight", 2.0),
         ("2.1.bias", 2.0),
     ):
-        assert torch.equal(after[name], torch.full_like(after[name], value)), (
+        got, before = per_layer_after(per_layer, per_layer_given, name)
+        assert torch.equal(got, torch.full_like(before, value).to(got.dtype)), (
             f"inits[{name[0]}] did not reach net.{name.rsplit('.', 1)[0]} (use net[i].apply(init) to reach submodules)"
         )
 
 
 @task("init_per_layer", points=1)
-def test_per_layer_touches_nothing_else(per_layer):
+def test_per_layer_touches_nothing_else(per_layer, per_layer_given):
     "layers without an entry in inits are left alone"
     unwrap(per_layer["result"], "init_per_layer(net, {0: ..., 2: ...})")
     for name in ("3.weight", "3.bias"):
-        assert torch.equal(per_layer["after"][name], per_layer["before"][name]), (
+        got, before = per_layer_after(per_layer, per_layer_given, name)
+        assert torch.equal(got, before.to(got.dtype)), (
             f"init_per_layer changed net.{name}, which has no init: apply inits[i] to net[i] only"
         )
 
@@ -241,12 +282,17 @@ def test_materialize_shapes(materialized):
 
 
 @task("lazy_mlp", points=1)
-def test_materialized_network_computes(materialized):
+def test_materialized_network_computes(materialized, materialized_given):
     "the materialized network computes its MLP on a batch of any size"
     unwrap(materialized["result"], "materialize(net, 7)")
-    state, X = materialized["state"], materialized["X"]
+    assert not materialized["uninitialized"], "after materialize(net, 7) some parameters still have no shape"
+    wrong = unwrap(materialized["wrong"], "setting the weights of the materialized network")
+    assert not wrong, f"after materialize(net, 7) the network has no parameter {wrong[0]} of the expected shape"
+    state, X = materialized_given["state"], materialized_given["X"]
     expected = F.linear(F.relu(F.linear(X, state["0.weight"], state["0.bias"])), state["2.weight"], state["2.bias"])
-    assert_close(unwrap(materialized["Y"], "net(X) after materialize"), expected, "the materialized network's output")
+    Y = unwrap(materialized["Y"], "net(X) after materialize")
+    assert_same_inputs(materialized["X"], X, "The input X")
+    assert_close(Y, expected, "the materialized network's output")
 
 
 @task("lazy_mlp", points=1)

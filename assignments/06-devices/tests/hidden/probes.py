@@ -2,6 +2,9 @@
 
 The `meta` device (tensors with a shape and no data) lets every runner check that moves reach
 every tensor; GPU counts are also checked with torch.cuda pretending to have 0 and 2 GPUs.
+What a probe hands to student code (nested containers, models, inputs, matrices) comes from
+its `given` builder, which the grader rebuilds: judges compare with those, never with values
+the probe reports.
 """
 
 import contextlib
@@ -12,11 +15,28 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from autograder.contract import (
+    Attempt,
+    Bool,
+    DictOf,
+    Int,
+    ListOf,
+    Optional,
+    Record,
+    Str,
+    Tensor,
+    Tree,
+    TupleOf,
+)
 from autograder.probing import attempt, probe
 
 # Read when the host loads the probes (the sandbox needs no access to this folder).
 GPU_PARAMS = (Path(__file__).resolve().parents[1] / "visible" / "data" / "gpu_params.pt").read_bytes()
 META = torch.device("meta")
+
+
+ANSWER = Attempt(Tree(max_len=64, max_depth=2))  # what num_gpus, try_gpu... returned
+ERROR = Optional(Record(type=Str(max_len=200), message=Str(max_len=5000), traceback=Str(max_len=5000)))
 
 
 # ----------------------------------------------------------- num_gpus / try_gpu / try_all_gpus
@@ -49,7 +69,10 @@ def _asked(sub):
     }
 
 
-@probe
+ASKED = Record(num_gpus=ANSWER, try_gpu=ANSWER, try_gpu_1=ANSWER, try_gpu_2=ANSWER, try_all_gpus=ANSWER)
+
+
+@probe(task="num_gpus", returns=Record({"here": ASKED, "0": ASKED, "2": ASKED}))
 def gpus(sub):
     out = {"here": _asked(sub)}
     for count in (0, 2):
@@ -61,25 +84,35 @@ def gpus(sub):
 # ------------------------------------------------------------------------------- to_device
 
 
-def _nested():
+def nested_given():
     return {
-        "a": torch.ones(2, 3),
-        "b": [torch.zeros(1), (torch.arange(3), "label", 7, None)],
-        "c": {"d": torch.eye(2, dtype=torch.float64), "e": 2.5},
-        "f": "text",
+        "nested": {
+            "a": torch.ones(2, 3),
+            "b": [torch.zeros(1), (torch.arange(3), "label", 7, None)],
+            "c": {"d": torch.eye(2, dtype=torch.float64), "e": 2.5},
+            "f": "text",
+        }
     }
 
 
-@probe
-def moved_to_meta(sub):
-    return {"result": attempt(sub.to_device, _nested(), META)}
+MOVED = Attempt(Tree(max_len=64, max_depth=6))  # what to_device returned
 
 
-@probe
-def moved_to(sub, device):
+@probe(task="to_device", given=nested_given, returns=Record(result=MOVED))
+def moved_to_meta(sub, given):
+    return {"result": attempt(sub.to_device, given["nested"], META)}
+
+
+def moved_to_given():
+    """One nested container per call (named as the result it gives)."""
+    return {"result": nested_given()["nested"], "as_string": nested_given()["nested"]}
+
+
+@probe(task="to_device", given=moved_to_given, returns=Record(result=MOVED, as_string=MOVED))
+def moved_to(sub, device, given):
     return {
-        "result": attempt(sub.to_device, _nested(), device),
-        "as_string": attempt(sub.to_device, _nested(), str(device)),
+        "result": attempt(sub.to_device, given["result"], device),
+        "as_string": attempt(sub.to_device, given["as_string"], str(device)),
     }
 
 
@@ -99,6 +132,14 @@ class _WithBuffers(nn.Module):
         return self.body(X) * self.scale
 
 
+def _with_buffers():
+    """The model to move, its BatchNorm statistics moved away from their defaults."""
+    net = _WithBuffers()
+    with torch.no_grad():
+        net.train()(torch.rand(8, 4))
+    return net.eval()
+
+
 def _devices(net):
     return {
         "parameters": {name: str(p.device) for name, p in net.named_parameters()},
@@ -106,12 +147,26 @@ def _devices(net):
     }
 
 
-@probe
-def model_to_meta(sub):
-    net = _WithBuffers()
+DEVICES = Record(
+    parameters=DictOf(Str(max_len=200), Str(max_len=40), max_len=100),
+    buffers=DictOf(Str(max_len=200), Str(max_len=40), max_len=100),
+)
+
+
+def model_to_meta_given():
+    return {"net": _with_buffers()}
+
+
+@probe(
+    task="move_model",
+    given=model_to_meta_given,
+    returns=Record(result=Attempt(Bool()), devices=Optional(DEVICES), tied=Optional(Bool())),
+)
+def model_to_meta(sub, given):
+    net = given["net"]
     result = attempt(sub.move_model, net, META)
     if "error" in result:
-        return {"result": result}
+        return {"result": result, "devices": None, "tied": None}
     return {
         "result": {"value": result["value"] is net},
         "devices": _devices(net),
@@ -119,19 +174,30 @@ def model_to_meta(sub):
     }
 
 
-@probe
-def model_forward(sub, device):
-    net = _WithBuffers().eval()
+def model_forward_given():
+    return {"net": _with_buffers(), "X": torch.rand(3, 4)}
+
+
+@probe(
+    task="move_model",
+    given=model_forward_given,
+    returns=Record(
+        result=Attempt(Bool()),
+        tied=Optional(Bool()),
+        Y=Optional(Attempt(Tensor(max_numel=10_000))),
+        device=Str(max_len=40),
+    ),
+)
+def model_forward(sub, device, given):
+    net = given["net"]
     result = attempt(sub.move_model, net, device)
     if "error" in result:
-        return {"result": result}
-    X = torch.rand(3, 4, device=device)
+        return {"result": result, "tied": None, "Y": None, "device": str(device)}
+    X = given["X"].to(device)
     return {
         "result": {"value": result["value"] is net},
         "tied": net.body[0] is net.body[3] and net.body[0].weight is net.body[3].weight,
-        "X": X,
-        "Y": attempt(net, X),
-        "state": net.state_dict(),
+        "Y": attempt(net, X),  # the given model's own forward: what moved, and how, decides the output
         "device": str(device),
     }
 
@@ -144,7 +210,7 @@ def _state_devices(loaded):
         return loaded
     value = loaded["value"]
     if not isinstance(value, dict):
-        return {"value": {"kind": type(value).__name__}}
+        return {"value": {"kind": type(value).__name__, "devices": []}}
     return {
         "value": {
             "kind": "dict",
@@ -153,7 +219,13 @@ def _state_devices(loaded):
     }
 
 
-@probe
+@probe(
+    task="load_to",
+    returns=Record(
+        cpu=Attempt(Tree(max_len=100, max_depth=3)),
+        meta=Attempt(Record(kind=Str(max_len=200), devices=ListOf(Str(max_len=40), max_len=100))),
+    ),
+)
 def loaded_from_gpu(sub):
     Path("gpu_params.pt").write_bytes(GPU_PARAMS)  # saved "on cuda:0"
     return {
@@ -175,7 +247,7 @@ class _Payload:
         return (_record_unpickling, ("payload",))
 
 
-@probe
+@probe(task="load_to", returns=Record(error=ERROR, unpickled=Bool()))
 def load_to_refuses(sub):
     torch.save({"weight": torch.ones(2), "payload": _Payload()}, "evil.pt")
     os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"  # relying on torch's default must not pass by accident
@@ -221,14 +293,30 @@ class _Recorder(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-@probe
-def norms(sub, device):
-    g = torch.Generator().manual_seed(7)
-    mats = [torch.randn(n, n, generator=g) for n in (3, 5, 2, 4)]
-    given = [A.clone() for A in mats]
-    recorder = _Recorder(given)
+SIZES = (3, 5, 2, 4)
+
+
+def norms_given():
+    return {"mats": [torch.randn(n, n) for n in SIZES]}
+
+
+@probe(
+    task="norms_on_device",
+    given=norms_given,
+    returns=Record(
+        mats=TupleOf(*(Tensor(shape=(n, n), dtype=torch.float32, finite=True, nonempty=True) for n in SIZES)),
+        result=Attempt(Tree(max_len=64, max_depth=2)),
+        result_device=Optional(Str(max_len=40)),
+        host_copies=Int(min=0),
+        product_devices=ListOf(Str(max_len=40), max_len=100),
+        device=Str(max_len=40),
+    ),
+)
+def norms(sub, device, given):
+    mats = list(given["mats"])  # the tensors themselves are reported after the call: judges check them unchanged
+    recorder = _Recorder(mats)
     with recorder:
-        result = attempt(sub.norms_on_device, given, device)
+        result = attempt(sub.norms_on_device, list(mats), device)
     value = result.get("value")
     return {
         "mats": mats,

@@ -1,32 +1,63 @@
-"""Visible probes of assignment 6 (devices): what `blockgrade check` runs in the sandbox."""
+"""Visible probes of assignment 6 (devices): what `blockgrade check` runs in the sandbox.
+
+One probe per task: a task you have not done yet fails only its own check. What is handed to
+your functions comes from `given` builders, which the grader rebuilds to know the answers.
+"""
 
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from autograder.contract import Attempt, ListOf, Record, Str, Tree
 from autograder.probing import attempt, probe
 
 GPU_PARAMS = (Path(__file__).resolve().parent / "data" / "gpu_params.pt").read_bytes()
+META = torch.device("meta")
 
 
-@probe
-def devices(sub):
-    Path("gpu_params.pt").write_bytes(GPU_PARAMS)
-    net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
-    moved = attempt(sub.move_model, net, torch.device("meta"))
-    loaded = attempt(sub.load_to, "gpu_params.pt", torch.device("cpu"))
+@probe(task="num_gpus", returns=Record(num_gpus=Attempt(Tree()), try_gpu=Attempt(Tree()), try_all_gpus=Attempt(Tree())))
+def gpus(sub):
     return {
         "num_gpus": attempt(sub.num_gpus),
-        "count": torch.cuda.device_count() if torch.cuda.is_available() else 0,
         "try_gpu": attempt(sub.try_gpu),
         "try_all_gpus": attempt(sub.try_all_gpus),
-        "to_device": attempt(
-            sub.to_device, {"x": torch.ones(2), "pair": (torch.zeros(1), "keep")}, torch.device("meta")
-        ),
-        "move_model": moved
-        if "error" in moved
-        else {"value": sorted({str(t.device) for t in net.state_dict().values()})},
-        "load_to": loaded if "error" in loaded else {"value": sorted(loaded["value"])},
-        "norms": attempt(sub.norms_on_device, [torch.eye(2), 2 * torch.eye(3)], torch.device("cpu")),
     }
+
+
+def to_device_given():
+    return {"obj": {"x": torch.ones(2), "pair": (torch.zeros(1), "keep")}}
+
+
+@probe(task="to_device", given=to_device_given, returns=Attempt(Tree()))
+def to_device(sub, given):
+    return attempt(sub.to_device, given["obj"], META)
+
+
+def move_model_given():
+    return {"net": nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))}
+
+
+@probe(task="move_model", given=move_model_given, returns=Attempt(ListOf(Str(max_len=40), max_len=100)))
+def move_model(sub, given):
+    net = given["net"]
+    moved = attempt(sub.move_model, net, META)
+    return moved if "error" in moved else {"value": sorted({str(t.device) for t in net.state_dict().values()})}
+
+
+@probe(task="load_to", returns=Attempt(Tree()))
+def load_to(sub):
+    Path("gpu_params.pt").write_bytes(GPU_PARAMS)
+    loaded = attempt(sub.load_to, "gpu_params.pt", torch.device("cpu"))
+    if "error" in loaded or not isinstance(loaded["value"], dict):
+        return loaded
+    return {"value": sorted(str(k) for k in loaded["value"])}
+
+
+def norms_given():
+    return {"mats": [torch.eye(2), 2 * torch.eye(3)]}
+
+
+@probe(task="norms_on_device", given=norms_given, returns=Attempt(Tree()))
+def norms(sub, given):
+    return attempt(sub.norms_on_device, given["mats"], torch.device("cpu"))

@@ -1,0 +1,9 @@
+# mistake: move_model zeroes the parameters after moving them (a reference recomputed from the reported state would agree)
+# expect: move_model=3
+# feedback: moving must not change any value
+def move_model(net, device):
+    net.to(device)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+    return net
