@@ -11,6 +11,7 @@ The engine never names an assignment: everything it knows comes from these files
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class Limits:
     file_mb: int = 64  # largest file the submission may write
     processes: int = 32  # processes and threads the submission may start
     data_mb: int = 64  # largest probe result (tensors) handed back to the judge
+    judge_seconds: float = 30.0  # judging one submission's data, in the grader
+    judge_memory_mb: int = 2048  # memory judging one submission may take beyond the grader's own
 
     def replace(self, **changes) -> "Limits":
         values = {**self.__dict__, **{k: v for k, v in changes.items() if v is not None}}
@@ -144,6 +147,104 @@ class Assignment:
         checked when the assignment is loaded)."""
         return self.settings.get("gradescope", {}).get("hidden_visibility", DEFAULT_HIDDEN_VISIBILITY)
 
+    @property
+    def allowed_imports(self) -> tuple[str, ...]:
+        """Imports the integrity scan accepts here beyond its default list (`[integrity]
+        allowed_imports`); the uses of these modules are not flagged either."""
+        return tuple(self.settings.get("integrity", {}).get("allowed_imports", ()))
+
+
+# ------------------------------------------------------------------ the schema of assignment.toml
+# Every table and key an assignment.toml may hold, and the type of each value: anything else is
+# a CatalogError naming the file and the key, so a misspelled setting never loads silently.
+STRING, NUMBER, INTEGER, TABLE, TABLES, STRINGS = (
+    "a string",
+    "a number",
+    "an integer",
+    "a table",
+    "an array of tables",
+    "an array of strings",
+)
+TOP_LEVEL_KEYS = {
+    "id": STRING,
+    "title": STRING,
+    "module": STRING,
+    "limits": TABLE,
+    "gradescope": TABLE,
+    "integrity": TABLE,
+    "tasks": TABLES,
+    "hints": TABLES,
+    "audit": TABLE,
+}
+TASK_KEYS = {"id": STRING, "points": NUMBER, "summary": STRING, "names": STRINGS}
+HINT_KEYS = {"match": STRING, "text": STRING, "task": STRING}
+GRADESCOPE_KEYS = {"hidden_visibility": STRING}
+INTEGRITY_KEYS = {"allowed_imports": STRINGS}
+# [[audit.equivalent]]: a mutant `blockgrade audit` may leave alive, and why (autograder.audit)
+AUDIT_KEYS = {"equivalent": TABLES}
+AUDIT_EQUIVALENT_KEYS = {"line": STRING, "mutant": STRING, "reason": STRING}
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def limit_keys() -> dict[str, str]:
+    """[limits]: every field of `Limits`, an integer where the field is an int."""
+    return {name: INTEGER if f.type in ("int", int) else NUMBER for name, f in Limits.__dataclass_fields__.items()}
+
+
+def _type_name(value) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"a {type(value).__name__}"
+
+
+def _is(value, kind: str) -> bool:
+    if kind == STRING:
+        return isinstance(value, str)
+    if kind == NUMBER:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == TABLE:
+        return isinstance(value, dict)
+    if kind == TABLES:
+        return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+    if kind == STRINGS:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    raise AssertionError(kind)
+
+
+def check_table(table: dict, schema: dict[str, str], where: str, prefix: str = "") -> None:
+    """Refuse a key `schema` does not name (suggesting the closest one) and a value of the wrong type."""
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if key not in schema:
+            close = difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
+            what = (
+                "table"
+                if isinstance(value, dict) or (isinstance(value, list) and value and isinstance(value[0], dict))
+                else "key"
+            )
+            hint = f"; did you mean {prefix + close[0]!r}?" if close else ""
+            raise CatalogError(f"{where}: unknown {what} {dotted!r}{hint} (valid here: {', '.join(sorted(schema))})")
+        if not _is(value, schema[key]):
+            raise CatalogError(f"{where}: {dotted} must be {schema[key]}, not {_type_name(value)} ({value!r:.60})")
+
+
+def _require(table: dict, keys: tuple[str, ...], where: str, prefix: str = "") -> None:
+    for key in keys:
+        if key not in table:
+            raise CatalogError(f"{where}: {prefix}{key} is missing")
+
 
 def _number(value, where: str, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -165,6 +266,8 @@ def load_assignment(folder: Path, layout: str, course_root: Path) -> Assignment:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CatalogError(f"{where}: cannot read: {exc}") from None
 
+    check_table(data, TOP_LEVEL_KEYS, where)
+    _require(data, ("id", "module"), where)
     assignment_id = data.get("id")
     if single_copy:
         if not isinstance(assignment_id, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", assignment_id):
@@ -177,6 +280,8 @@ def load_assignment(folder: Path, layout: str, course_root: Path) -> Assignment:
 
     tasks = []
     for i, raw in enumerate(data.get("tasks", [])):
+        check_table(raw, TASK_KEYS, where, f"tasks[{i}].")
+        _require(raw, ("id", "points"), where, f"tasks[{i}].")
         tid = raw.get("id")
         if not isinstance(tid, str) or not tid.isidentifier():
             raise CatalogError(f"{where}: tasks[{i}].id must be a Python name")
@@ -187,7 +292,7 @@ def load_assignment(folder: Path, layout: str, course_root: Path) -> Assignment:
             Task(
                 id=tid,
                 points=_number(raw.get("points"), where, f"task {tid} points"),
-                summary=str(raw.get("summary", "")),
+                summary=raw.get("summary", ""),
                 names=tuple(names),
             )
         )
@@ -199,35 +304,48 @@ def load_assignment(folder: Path, layout: str, course_root: Path) -> Assignment:
 
     hints = []
     for i, raw in enumerate(data.get("hints", [])):
+        check_table(raw, HINT_KEYS, where, f"hints[{i}].")
+        _require(raw, ("match", "text"), where, f"hints[{i}].")
         try:
             pattern = re.compile(raw["match"])
-        except (KeyError, re.error) as exc:
+        except re.error as exc:
             raise CatalogError(f"{where}: hints[{i}].match is not a valid pattern: {exc}") from None
         if raw.get("task") is not None and raw["task"] not in ids:
             raise CatalogError(f"{where}: hints[{i}].task {raw['task']!r} is not a task")
-        hints.append(Hint(pattern=pattern, text=str(raw.get("text", "")), task=raw.get("task")))
+        hints.append(Hint(pattern=pattern, text=raw["text"], task=raw.get("task")))
 
     raw_limits = data.get("limits", {})
-    known = set(Limits.__dataclass_fields__)
-    unknown = set(raw_limits) - known
-    if unknown:
-        raise CatalogError(f"{where}: unknown [limits] keys {sorted(unknown)}; known: {sorted(known)}")
+    check_table(raw_limits, limit_keys(), where, "limits.")
     for key, value in raw_limits.items():
-        _number(value, where, f"limits.{key}")
+        if value <= 0:
+            raise CatalogError(f"{where}: limits.{key} must be positive, not {value!r}")
 
     gradescope = data.get("gradescope", {})
-    if not isinstance(gradescope, dict):
-        raise CatalogError(f"{where}: [gradescope] must be a table")
+    check_table(gradescope, GRADESCOPE_KEYS, where, "gradescope.")
     visibility = gradescope.get("hidden_visibility")
     if visibility is not None and visibility not in GRADESCOPE_VISIBILITIES:
         raise CatalogError(
             f"{where}: gradescope.hidden_visibility {visibility!r} is not one of {', '.join(GRADESCOPE_VISIBILITIES)}"
         )
 
+    integrity = data.get("integrity", {})
+    check_table(integrity, INTEGRITY_KEYS, where, "integrity.")
+    for name in integrity.get("allowed_imports", []):
+        if not _MODULE_NAME.fullmatch(name):
+            raise CatalogError(f"{where}: integrity.allowed_imports: {name!r} is not a module name like 'pickle'")
+
+    audit = data.get("audit", {})
+    check_table(audit, AUDIT_KEYS, where, "audit.")
+    for i, raw in enumerate(audit.get("equivalent", [])):
+        check_table(raw, AUDIT_EQUIVALENT_KEYS, where, f"audit.equivalent[{i}].")
+        _require(raw, ("line", "mutant", "reason"), where, f"audit.equivalent[{i}].")
+        if not raw["reason"].strip():
+            raise CatalogError(f"{where}: audit.equivalent[{i}].reason must say why the mutant is equivalent")
+
     return Assignment(
         id=assignment_id,
         number=int(match.group(1)) if match else 0,
-        title=str(data.get("title", assignment_id)),
+        title=data.get("title", assignment_id),
         module=module,
         tasks=tuple(tasks),
         hints=tuple(hints),

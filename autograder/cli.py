@@ -1,8 +1,8 @@
 """The `blockgrade` command: a thin click layer over the library.
 
 Exit status: 0 done (for `grade`: grading ran, whatever the scores); 1 `check` found failing
-tasks or `build --check` found drift; 2 bad input or configuration (a clear message, no
-traceback); 3 an internal error of the kit.
+tasks, `build --check` found drift or `audit` found surviving mutants; 2 bad input or
+configuration (a clear message, no traceback); 3 an internal error of the kit.
 """
 
 from __future__ import annotations
@@ -192,6 +192,11 @@ def build(check_only: bool, root: Path | None) -> None:
     help="Isolation for submissions: the strongest this machine allows, or a given one.",
 )
 @click.option(
+    "--unsafe-basic-as-root",
+    is_flag=True,
+    help="Allow the basic sandbox when running as root: submissions then run as root. For trusted code only.",
+)
+@click.option(
     "--memory-mb", type=click.IntRange(min=64), help="Memory limit per submission (default: the assignment's)."
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -203,6 +208,7 @@ def grade(
     workers: int | None,
     suite: str,
     sandbox: str,
+    unsafe_basic_as_root: bool,
     memory_mb: int | None,
     paths: tuple[Path, ...],
     root: Path | None,
@@ -225,9 +231,13 @@ def grade(
             workers=workers,
             limits=limits,
             sandbox=sandbox,
+            unsafe_basic_as_root=unsafe_basic_as_root,
             on_start=progress.start,
             on_result=progress.advance,
         )
+    used = sorted({r.sandbox for r in batch.results if r.sandbox})
+    if used:
+        click.echo(f"sandbox: {', '.join(used)}", err=True)
     if any(r.sandbox == "basic" for r in batch.results):
         click.echo(
             "warning: submissions ran in the basic sandbox (no namespaces here): a hostile submission could read "
@@ -317,6 +327,63 @@ def export_nbgrader_command(course_dir: Path, root: Path | None) -> None:
     click.echo(f"next: cd {course_dir} && nbgrader generate_assignment ASSIGNMENT")
 
 
+@main.command("audit")
+@click.argument("assignment")
+@click.option("--suite", type=click.Choice(["hidden", "visible"]), default="hidden", show_default=True)
+@click.option("-j", "--workers", type=click.IntRange(min=1), help="Parallel workers (default: one per core).")
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0, 1),
+    default=0.98,
+    show_default=True,
+    help="Fail when a task kills less than this share of its non-equivalent mutants.",
+)
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the report here."
+)
+@click.option(
+    "--probe-seconds",
+    type=click.FloatRange(min=0.5),
+    help="Time limit per probe (default: the assignment's, at most 5).",
+)
+@root_option
+@_friendly
+def audit_command(
+    assignment: str,
+    suite: str,
+    workers: int | None,
+    min_score: float,
+    json_path: Path | None,
+    probe_seconds: float | None,
+    root: Path | None,
+) -> None:
+    """Mutation-test a suite: grade small mutants of the reference solution and list those it misses.
+
+    Exits 1 when a mutant survives that no [[audit.equivalent]] in assignment.toml excuses, or
+    when a task's score (killed / non-equivalent mutants) is below --min-score."""
+    from autograder.audit import audit, audit_limits, render
+
+    course = _source_course(root)
+    a = course.get(assignment)
+    console = _console()
+    with _progress(console) as progress:
+        report = audit(
+            course,
+            a,
+            suite,
+            workers,
+            limits=audit_limits(a, probe_seconds),
+            on_start=progress.start,
+            on_result=progress.advance,
+        )
+    passed = render(report, console, min_score)
+    if json_path is not None:
+        click.echo(f"wrote {report.write_json(json_path, min_score)}")
+    if report.interrupted:
+        sys.exit(130)
+    sys.exit(0 if passed else EXIT_FAILED)
+
+
 # A class-sized batch lists only its summary; the gradebook and the report list everyone.
 MAX_LISTED = 40
 
@@ -345,6 +412,9 @@ class _progress:
             TimeRemainingColumn(),
             console=self.console,
             transient=True,
+            # no refresh thread: judging forks this process, and a fork must not copy a lock
+            # another thread holds; the bar redraws on each result instead
+            auto_refresh=False,
         )
         self.task = self.bar.add_task("grading", total=total)
         self.bar.start()
@@ -352,6 +422,7 @@ class _progress:
     def advance(self, result) -> None:
         if self.bar is not None:
             self.bar.advance(self.task)
+            self.bar.refresh()
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
@@ -363,6 +434,7 @@ def _print_batch(console: Console, a: Assignment, batch) -> None:
 
     from autograder.outputs import fmt_points
     from autograder.results import status_counts, task_summaries
+    from autograder.text import terminal
 
     results = sorted(batch.results, key=lambda r: r.name)
     console.print(
@@ -382,7 +454,7 @@ def _print_batch(console: Console, a: Assignment, batch) -> None:
         for r in results:
             tasks = {s.task: s.score for s in r.task_scores()}
             cells = [fmt_points(tasks[t]) for t in a.task_ids] if show_tasks else []
-            table.add_row(Text(r.name), f"{fmt_points(r.score)}/{fmt_points(r.max_score)}", r.status, *cells)
+            table.add_row(Text(terminal(r.name)), f"{fmt_points(r.score)}/{fmt_points(r.max_score)}", r.status, *cells)
         console.print(table)
         if not show_tasks:
             click.echo("(points per task are in gradebook.csv; a wider terminal shows them here)")

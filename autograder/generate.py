@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import filecmp
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -144,7 +145,8 @@ def build_assignment(assignment: Assignment, target: Path) -> None:
     target.mkdir(parents=True)
     (target / assignment.module).write_text(stub, encoding="utf-8")
     (target / assignment.notebook).write_text(notebook_from_module(assignment, stub), encoding="utf-8")
-    shutil.copyfile(assignment.folder / "assignment.toml", target / "assignment.toml")
+    toml = (assignment.folder / "assignment.toml").read_text(encoding="utf-8")
+    (target / "assignment.toml").write_text(student_toml(toml), encoding="utf-8")
     if assignment.handout.is_file():
         shutil.copyfile(assignment.handout, target / "README.md")
     _copy_tree(assignment.suite_dir("visible"), target / "tests")
@@ -212,3 +214,19 @@ def write_template(course: Course) -> Path:
             target.rename(old)
         fresh.rename(target)
     return target
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\s]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def student_toml(text: str) -> str:
+    """The assignment's toml as students get it: without `[audit]` (its equivalent mutants
+    quote solution lines), everything else as written."""
+    kept, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        header = _TABLE_HEADER.match(line)
+        if header:
+            skipping = header.group(1).split(".")[0].strip() == "audit"
+        if not skipping:
+            kept.append(line)
+    return "".join(kept)

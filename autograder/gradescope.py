@@ -48,6 +48,7 @@ exec python3 -m autograder.gradescope --assignment {assignment} --root "${{AUTOG
 
 def build_bundle(assignment: Assignment, target: Path) -> Path:
     """The autograder zip of one assignment."""
+    from autograder.generate import student_toml
     from autograder.release import TORCH_CPU_INDEX, copy_kit, pinned, zip_folder
 
     if assignment.layout != "source":
@@ -55,11 +56,11 @@ def build_bundle(assignment: Assignment, target: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="blockgrade-gradescope-") as tmp:
         folder = Path(tmp) / "bundle"
         copy_kit(folder / "kit")
-        shutil.copytree(
-            assignment.folder,
-            folder / "course" / "assignments" / assignment.slug,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-        )
+        course = folder / "course" / "assignments" / assignment.slug
+        shutil.copytree(assignment.folder, course, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        # the grader needs no [audit] table, and its equivalent mutants quote solution lines
+        toml = course / "assignment.toml"
+        toml.write_text(student_toml(toml.read_text(encoding="utf-8")), encoding="utf-8")
         setup = folder / "setup.sh"
         setup.write_text(SETUP_SH.format(torch_index=TORCH_CPU_INDEX, torch_version=pinned("torch")))
         run = folder / "run_autograder"

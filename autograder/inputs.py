@@ -15,11 +15,18 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from autograder import text
 from autograder.errors import BlockgradeError
-from autograder.staging import StagingError, check_member, submission_name
+from autograder.staging import StagingError, check_member, safe_name, submission_name
 
 METADATA = "submission_metadata.yml"
 MAX_METADATA_BYTES = 32 * 2**20
+# YAML anchors let a small file stand for an exponentially large tree (a "billion laughs"):
+# the metadata may hold at most this many nodes once every alias is expanded, nested at most
+# this deep (PyYAML composes recursively; libyaml's loader crashes on deep nesting).
+MAX_METADATA_NODES = 2_000_000
+MAX_METADATA_DEPTH = 64
+MAX_PEOPLE = 50  # submitters of one submission (a group)
 # The columns a Gradescope export adds to the gradebook, after the task columns.
 STUDENT_COLUMNS = ("name", "email", "sid")
 
@@ -36,11 +43,43 @@ class SubmissionInput:
     name: str
     member: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
+    problem: str = ""  # why it cannot be graded as given (a bad name in an export), or ""
 
 
 class _MetadataLoader(yaml.SafeLoader):
     """Safe YAML that reads Gradescope's Ruby-tagged values (`!ruby/object:BigDecimal ...`)
-    as plain scalars, lists or maps: no tag can construct a Python object."""
+    as plain scalars, lists or maps: no tag can construct a Python object. Composing counts
+    the nodes the document stands for, each alias as the whole tree it repeats, and refuses
+    a document past MAX_METADATA_NODES or MAX_METADATA_DEPTH before anything is built."""
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._count = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> nodes it stands for, once composed
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            size = self._sizes.get(id(node))
+            if size is None:  # an alias inside the node it names: a cycle
+                raise yaml.YAMLError("an alias refers to a node that contains it")
+            self._grow(size)
+            return node
+        self._depth += 1
+        if self._depth > MAX_METADATA_DEPTH:
+            raise yaml.YAMLError(f"it nests deeper than {MAX_METADATA_DEPTH} levels")
+        before = self._count
+        self._grow(1)
+        node = super().compose_node(parent, index)
+        self._sizes[id(node)] = self._count - before
+        self._depth -= 1
+        return node
+
+    def _grow(self, nodes: int) -> None:
+        self._count += nodes
+        if self._count > MAX_METADATA_NODES:
+            raise yaml.YAMLError(f"it stands for more than {MAX_METADATA_NODES} values once its aliases are expanded")
 
 
 def _untagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
@@ -66,19 +105,27 @@ def student_columns(metadata: dict, submission: str) -> dict[str, str]:
     if not isinstance(entry, dict):
         return {}
     entry = {_key(k): v for k, v in entry.items()}
-    submitters = entry.get("submitters") or []
+    submitters = entry.get("submitters")
+    submitters = submitters[:MAX_PEOPLE] if isinstance(submitters, list) else []
     people = [{_key(k): v for k, v in s.items()} for s in submitters if isinstance(s, dict)]
-    return {c: "; ".join(str(p.get(c, "")) for p in people if p.get(c) not in (None, "")) for c in STUDENT_COLUMNS}
+    return {c: "; ".join(v for p in people if (v := _value(p.get(c)))) for c in STUDENT_COLUMNS}
 
 
-def parse_metadata(text: str, where: str) -> dict:
+def _value(value) -> str:
+    """A name, email or id as one short line of text; nothing for a list, a map or no value."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return ""
+    return text.one_line(value, text.MAX_NAME_CHARS).strip()
+
+
+def parse_metadata(source: str, where: str) -> dict:
     try:
-        data = yaml.load(text, Loader=_MetadataLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise InputError(f"{where} is not valid YAML: {exc}") from None
+        data = yaml.load(source, Loader=_MetadataLoader)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise InputError(f"{where} is not valid YAML: {text.clean(exc, 500)}") from None
     if not isinstance(data, dict):
         raise InputError(f"{where} does not map submissions to students")
-    return {str(k): v for k, v in data.items()}
+    return {k if isinstance(k, str) else text.one_line(k, 300): v for k, v in data.items()}
 
 
 def _export_from_zip(path: Path) -> list[SubmissionInput] | None:
@@ -106,7 +153,10 @@ def _export_from_zip(path: Path) -> list[SubmissionInput] | None:
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return None  # not an export: staging reports what is wrong with the zip
     names = sorted({f for f in folders if f.startswith("submission_")} | set(metadata))
-    return [SubmissionInput(str(path), n, base + n + "/", student_columns(metadata, n)) for n in names]
+    return [
+        SubmissionInput(str(path), safe_name(n), base + n + "/", student_columns(metadata, n), _bad_name(n))
+        for n in names
+    ]
 
 
 def _export_from_folder(path: Path) -> list[SubmissionInput]:
@@ -114,9 +164,30 @@ def _export_from_folder(path: Path) -> list[SubmissionInput]:
     if metadata_file.stat().st_size > MAX_METADATA_BYTES:
         raise InputError(f"{metadata_file} is larger than {MAX_METADATA_BYTES // 2**20} MB")
     metadata = parse_metadata(metadata_file.read_text(encoding="utf-8", errors="replace"), str(metadata_file))
-    folders = {p.name for p in path.iterdir() if p.is_dir() and p.name.startswith("submission_")}
-    names = sorted(folders | set(metadata))
-    return [SubmissionInput(str(path / n), n, None, student_columns(metadata, n)) for n in names]
+    folders = {p.name for p in path.iterdir() if p.name.startswith("submission_") and p.is_dir()}
+    inputs = []
+    for n in sorted(folders | set(metadata)):
+        problem = _bad_name(n)
+        if not problem and (path / n).is_symlink():
+            problem = f"the export's folder {n} is a link; an export holds folders"
+        name = safe_name(n)
+        # read from its own folder (`n`, one plain component once checked), never from the folder
+        # its cleaned name happens to match: `submission_7 x` must not grade `submission_7_x`
+        folder = path / n if not problem else path / name
+        inputs.append(SubmissionInput(str(folder), name, None, student_columns(metadata, n), problem))
+    return inputs
+
+
+def _bad_name(name: str) -> str:
+    """Why a submission's name in an export cannot be a folder name of it, or ""."""
+    plain = (
+        name not in ("", ".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and len(name) <= 255
+        and text.one_line(name, 255) == name
+    )
+    return "" if plain else f"the export names a submission {text.one_line(name, 80)!r}, which is not a folder name"
 
 
 def expand(paths: list[Path]) -> list[SubmissionInput]:
@@ -156,13 +227,22 @@ def unique_names(paths: list[Path]) -> list[str]:
 
 
 def _numbered_repeats(inputs: list[SubmissionInput]) -> list[SubmissionInput]:
-    """The same submission given twice (or two exports with one id): number the repeats."""
-    seen: dict[str, int] = {}
+    """The same submission given twice (or two exports with one id, or names that differ only
+    in case or in characters `safe_name` replaced): number the repeats, so that no two share a
+    folder, on a file system that ignores case too."""
+    taken = {item.name.lower() for item in inputs}
+    seen: set[str] = set()
     out = []
     for item in inputs:
-        seen[item.name] = seen.get(item.name, 0) + 1
-        if seen[item.name] > 1:
-            item = SubmissionInput(item.path, f"{item.name}-{seen[item.name]}", item.member, item.columns)
+        name = item.name
+        if name.lower() in seen:
+            number = 2
+            while f"{name}-{number}".lower() in taken:
+                number += 1
+            name = f"{name}-{number}"
+            taken.add(name.lower())
+            item = SubmissionInput(item.path, name, item.member, item.columns, item.problem)
+        seen.add(name.lower())
         out.append(item)
     return out
 

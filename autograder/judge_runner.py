@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from autograder.catalog import Assignment, CatalogError
-from autograder.probing import ProbeSpec, load_probe_modules
+from autograder import contract, limited
+from autograder.catalog import Assignment, CatalogError, Limits
+from autograder.frames import DataError
+from autograder.probing import ProbeSpec, build_given, load_probe_modules, suite_imports
 from autograder.sandbox.client import ProbeOutcome, SandboxRun
+from autograder.sandbox.protocol import ProbeStatus
 
 # pytest's own plugins that judging does not need; each costs time on every submission.
 _UNUSED_PLUGINS = (
@@ -28,8 +31,11 @@ _UNUSED_PLUGINS = (
     "setuponly", "setupplan", "debugging", "capture",
 )  # fmt: skip
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
+GIVEN_SUFFIX = "_given"  # the fixture holding a probe's inputs, rebuilt in the grader
 SECRET_LINE_CHARS = 16
 TASK_MARK = "task"  # the pytest mark `autograder.judging.task` applies
+# Every probe must declare task= and returns= (the typed probe→judge contract).
+REQUIRE_DECLARATIONS = True
 
 
 class ConfigurationError(CatalogError):
@@ -59,6 +65,15 @@ class JudgeTest:
     @property
     def name(self) -> str:
         return f"{self.task}: {self.title}" + (f" [{self.device}]" if self.device else "")
+
+
+@dataclass
+class Judgement:
+    """What judging one run gave: a result per selected test, and why judging was cut short."""
+
+    results: list["TestResult"]
+    stopped: str | None = None  # judging overran its limits or failed (the message says which)
+    internal: bool = False  # it failed by a fault of ours, not a limit
 
 
 @dataclass
@@ -101,11 +116,22 @@ class _Plugin:
         self.records: dict[str, dict] = {}
 
     def fixtures(self) -> types.ModuleType:
-        """A plugin object holding one fixture per probe."""
+        """A plugin object holding one fixture per probe, and `<probe>_given` per `given` builder."""
         holder = types.ModuleType("blockgrade_probe_fixtures")
         for name, spec in self.suite.probes.items():
             setattr(holder, name, self._fixture(name, spec))
+            if spec.takes_given:
+                setattr(holder, name + GIVEN_SUFFIX, self._given_fixture(name, spec))
         return holder
+
+    def _given_fixture(self, name: str, spec: ProbeSpec):
+        suite = self.suite
+
+        def given_data():
+            return copy.deepcopy(suite.given(name))  # judges may change what they get
+
+        given_data.__name__ = name + GIVEN_SUFFIX
+        return pytest.fixture(name=name + GIVEN_SUFFIX)(given_data)
 
     def _fixture(self, name: str, spec: ProbeSpec):
         plugin = self
@@ -125,7 +151,7 @@ class _Plugin:
             outcome = ProbeOutcome(
                 name,
                 device,
-                "internal",
+                ProbeStatus.INTERNAL,
                 error={"type": "internal", "message": f"probe {name} did not run", "traceback": ""},
             )
         if not outcome.ok:
@@ -173,6 +199,26 @@ class _Plugin:
         return report
 
 
+def _forget_other_judges(judge_files) -> None:
+    """pytest names a judge module by its path under the course root, so two courses in one
+    process (the kit's tests, an audit) would share `assignments.01-x.tests.hidden.test_x`:
+    drop any such module loaded from another file before collecting ours."""
+    ours = {str(path.resolve()) for path in judge_files}
+    stems = {"." + path.stem for path in judge_files}
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and any(name.endswith(stem) for stem in stems) and os.path.realpath(file) not in ours:
+            if os.path.basename(file) in {os.path.basename(p) for p in ours}:
+                del sys.modules[name]
+
+
+def _out_of_memory(exc: BaseException | None) -> bool:
+    """A judge that ran out of its memory cap (Python's or torch's allocator saying so)."""
+    if isinstance(exc, MemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)[:500]
+
+
 def _task_of(item) -> tuple[str | None, float]:
     mark = item.get_closest_marker(TASK_MARK)
     if mark is None or not mark.args:
@@ -199,7 +245,12 @@ class JudgeSuite:
         self.devices_present = set(present)
         cuda = [d for d in present if d.startswith("cuda")] or ["cuda:0"]
         self.devices_all = ["cpu", *cuda]
+        self._check_declarations()
+        self._given_cache: dict[str, object] = {}
         self.tests = self._collect()
+        for name, spec in self.probes.items():  # built here once, so each judging fork inherits them
+            if spec.takes_given:
+                self.given(name)
         self._check_points()
         self.secret_lines = self._secret_lines() if suite == "hidden" else frozenset()
 
@@ -221,6 +272,27 @@ class JudgeSuite:
                 text = text.replace(line, "[hidden test source removed]")
         return text
 
+    def _check_declarations(self) -> None:
+        """Every probe says which task it serves and what it returns (the typed contract)."""
+        for name, spec in self.probes.items():
+            missing = [what for what, ok in (("task=", spec.task), ("returns=", spec.returns)) if not ok]
+            if missing and REQUIRE_DECLARATIONS:
+                raise ConfigurationError(
+                    f"{self.dir}: probe {name} declares no {' and no '.join(missing)} "
+                    "(see the README's 'Writing tests: probe and judge')"
+                )
+            for task_id in spec.task:
+                if task_id not in self.assignment.task_ids:
+                    raise ConfigurationError(
+                        f"{self.dir}: probe {name} names task {task_id!r}, which is not in the toml"
+                    )
+
+    def given(self, name: str):
+        """A probe's inputs as its `given` builder makes them here, in the grader (built once)."""
+        if name not in self._given_cache:
+            self._given_cache[name] = build_given(self.probes[name])
+        return self._given_cache[name]
+
     # -- collection ------------------------------------------------------------------------
 
     def _pytest(self, plugin: _Plugin, extra: list[str]) -> int:
@@ -232,11 +304,13 @@ class JudgeSuite:
         # A grader that runs inside another pytest (the kit's own tests, a notebook under
         # pytest) would have its judges rewritten by that pytest's assertion hook, and their
         # messages would differ from a plain run's: judges import as plain modules everywhere.
+        _forget_other_judges(self.judge_files)
         outer_hooks = [h for h in sys.meta_path if type(h).__name__ == "AssertionRewritingHook"]
         for hook in outer_hooks:
             sys.meta_path.remove(hook)
         try:
-            return pytest.main(args + extra, plugins=[plugin, plugin.fixtures()])
+            with suite_imports(str(self.dir)):  # judges may import helper modules beside them
+                return pytest.main(args + extra, plugins=[plugin, plugin.fixtures()])
         finally:
             sys.meta_path[:0] = outer_hooks
 
@@ -270,6 +344,14 @@ class JudgeSuite:
         probes = tuple(
             (n, device if self.probes[n].takes_device else None) for n in item.fixturenames if n in self.probes
         )
+        for fixture in item.fixturenames:
+            name = fixture[: -len(GIVEN_SUFFIX)] if fixture.endswith(GIVEN_SUFFIX) else fixture
+            spec = self.probes.get(name)
+            if spec is not None and spec.task and task_id not in spec.task:
+                raise ConfigurationError(
+                    f"{item.nodeid}: a judge of task {task_id} uses probe {name}, which belongs to "
+                    f"{', '.join(spec.task)}: a task's checks must not depend on another task's probes"
+                )
         return JudgeTest(
             nodeid=item.nodeid,
             function=item.nodeid.split("[")[0],
@@ -309,22 +391,76 @@ class JudgeSuite:
         order = list(self.probes)
         return sorted(needed, key=lambda j: (order.index(j[0]), self.devices_all.index(j[1]) if j[1] else -1))
 
-    def judge(self, run: SandboxRun, tasks: set[str] | None = None) -> list[TestResult]:
-        plugin = _Plugin(self, run.outcomes, tasks)
+    def judge(self, run: SandboxRun, tasks: set[str] | None = None, limits: Limits | None = None) -> Judgement:
+        """Judge one sandbox run in a forked child under the judging limits (see `limited`):
+        decoding, checking against the probes' declarations and every judge happen there, so
+        data crafted to make a judge loop or allocate costs this submission only."""
+        limits = limits or self.assignment.limits
+        outcome = limited.call(
+            lambda: self._judge_here(run, tasks, limits.judge_memory_mb),
+            seconds=limits.judge_seconds,
+            memory_mb=limits.judge_memory_mb,
+        )
+        if outcome.ok:
+            by_id = {t.nodeid: t for t in self.tests}
+            results = [TestResult(by_id[n], o, float(sc), m) for n, o, sc, m in outcome.value["results"]]
+            return Judgement(results, stopped=outcome.value["stopped"])
+        if outcome.status in (limited.TIMED_OUT, limited.OUT_OF_MEMORY):
+            stopped = f"Checking this submission's results was stopped: {outcome.detail}."
+        else:
+            stopped = f"The grader failed while checking this submission (not the student's doing): {outcome.detail}"
+        results = [
+            TestResult(t, NOT_RUN, 0.0, f"Not run: this runner has no {t.device}.")
+            if not t.runs
+            else TestResult(t, FAILED, 0.0, stopped)
+            for t in self.selected(tasks)
+        ]
+        return Judgement(results, stopped=stopped, internal=outcome.status == limited.FAILED)
+
+    def _judge_here(self, run: SandboxRun, tasks: set[str] | None, memory_mb: int) -> dict:
+        outcomes = {key: self._checked(o) for key, o in run.outcomes.items()}
+        plugin = _Plugin(self, outcomes, tasks)
         self._pytest(plugin, [])
         explain = _Explainer(self.assignment, run)
         results = []
+        stopped = None
         for test in self.selected(tasks):
             record = plugin.records.get(test.nodeid)
+            if record is not None and _out_of_memory(record["exc"]):
+                stopped = f"Checking this submission's results needed more than {memory_mb} MB of memory."
+                record["exc"] = AssertionError(
+                    f"Checking this result needed more than {memory_mb} MB of memory: "
+                    "your code's result is far larger than this task calls for."
+                )
+            record = plugin.records.get(test.nodeid)
             if not test.runs:
-                results.append(TestResult(test, NOT_RUN, 0.0, f"Not run: this runner has no {test.device}."))
+                results.append([test.nodeid, NOT_RUN, 0.0, f"Not run: this runner has no {test.device}."])
             elif record is None:
-                results.append(TestResult(test, FAILED, 0.0, "The grader did not run this check."))
+                results.append([test.nodeid, FAILED, 0.0, "The grader did not run this check."])
             elif record["outcome"] == PASSED:
-                results.append(TestResult(test, PASSED, test.points))
+                results.append([test.nodeid, PASSED, test.points, ""])
             else:
-                results.append(TestResult(test, FAILED, 0.0, self.redact(explain.failure(test, record["exc"]))))
-        return results
+                results.append([test.nodeid, FAILED, 0.0, self.redact(explain.failure(test, record["exc"]))])
+        return {"results": results, "stopped": stopped}
+
+    def _checked(self, outcome: ProbeOutcome) -> ProbeOutcome:
+        """The outcome with its data decoded and held against its probe's declaration."""
+        if not outcome.ok:
+            return outcome
+        spec = self.probes.get(outcome.probe)
+        try:
+            data = outcome.data  # decodes (and validates the wire format) on first use
+            if spec is not None and spec.returns is not None:
+                contract.check(spec.returns, data, outcome.probe)
+        except (DataError, contract.ContractError) as exc:
+            return ProbeOutcome(
+                outcome.probe,
+                outcome.device,
+                ProbeStatus.INVALID,
+                error={"type": "invalid", "message": f"the probe's data was rejected: {exc}", "traceback": ""},
+                seconds=outcome.seconds,
+            )
+        return outcome
 
     def all_failed(self, message: str, tasks: set[str] | None = None) -> list[TestResult]:
         """Results for a submission that could not be run at all (no module, bad archive)."""
@@ -400,17 +536,17 @@ def _why_missing(name: str, notes: list[dict]) -> str:
 def probe_failure_text(outcome: ProbeOutcome) -> str:
     error = outcome.error or {}
     message = error.get("message", "")
-    if outcome.status == "error":
+    if outcome.status == ProbeStatus.ERROR:
         text = f"Your code raised {error.get('type')}: {message}"
         if error.get("traceback"):
             text += "\n" + error["traceback"]
         return text
-    if outcome.status == "timed out":
+    if outcome.status == ProbeStatus.TIMED_OUT:
         return f"Your code did not finish: {message}"
-    if outcome.status == "crashed":
+    if outcome.status == ProbeStatus.CRASHED:
         return f"Your code stopped the process: {message}"
-    if outcome.status == "not run":
+    if outcome.status == ProbeStatus.NOT_RUN:
         return f"Not run: {message}"
-    if outcome.status == "invalid":
+    if outcome.status == ProbeStatus.INVALID:
         return f"Your code's result could not be checked: {message}"
     return f"The grader failed to run this check (not your doing): {message}"

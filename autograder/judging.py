@@ -85,15 +85,30 @@ def expect_tensor(value, what: str) -> torch.Tensor:
 
 
 def mismatch(
-    actual: torch.Tensor, expected: torch.Tensor, *, rtol: float | None = None, atol: float | None = None
+    actual: torch.Tensor,
+    expected: torch.Tensor,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    allow_empty: bool = False,
+    allow_nonfinite: bool = False,
 ) -> str | None:
-    """None if `actual` is close to `expected` (same shape and dtype); else what differs."""
+    """None if `actual` is close to `expected` (same shape and dtype); else what differs.
+
+    Never vacuous: an empty comparison, or one where either side holds NaN or ±inf, fails
+    unless the judge asks for it (`allow_empty`, `allow_nonfinite`), so that data made
+    empty or infinite cannot pass a check by having nothing to compare."""
     if tuple(actual.shape) != tuple(expected.shape):
         return f"the shape is {tuple(actual.shape)}, expected {tuple(expected.shape)}"
     if actual.dtype != expected.dtype:
         return f"the dtype is {actual.dtype}, expected {expected.dtype}"
     if expected.numel() == 0:
-        return None
+        return None if allow_empty else "there are no values to compare (the tensor is empty)"
+    if not allow_nonfinite and (expected.is_floating_point() or expected.is_complex()):
+        for side, t in (("the result", actual), ("the expected value", expected)):
+            if not bool(torch.isfinite(t).all()):
+                count = int((~torch.isfinite(t)).sum())
+                return f"{side} holds {count} NaN or infinite value{'s' if count != 1 else ''}"
     default_rtol, default_atol = _TOLERANCES.get(expected.dtype, (0.0, 0.0))
     rtol = default_rtol if rtol is None else rtol
     atol = default_atol if atol is None else atol
@@ -107,7 +122,7 @@ def mismatch(
         return None
     bad = int((~close).sum())
     worst = int(torch.nan_to_num(difference.to(torch.float64), nan=float("inf")).flatten().argmax())
-    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), tuple(expected.shape)))
+    index = _unravel(worst, tuple(expected.shape))
     return (
         f"{bad} of {expected.numel()} values differ; the largest difference is "
         f"{difference.flatten()[worst].item():.4g} at index {index} "
@@ -115,19 +130,70 @@ def mismatch(
     )
 
 
+def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The index of element `flat` of a row-major tensor of `shape` (torch.unravel_index's first
+    call costs a third of a second, paid again in every judging fork)."""
+    index = []
+    for size in reversed(shape):
+        flat, i = divmod(flat, size)
+        index.append(i)
+    return tuple(reversed(index))
+
+
 def assert_close(
-    actual, expected: torch.Tensor, message: str, *, rtol: float | None = None, atol: float | None = None
+    actual,
+    expected: torch.Tensor,
+    message: str,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    allow_empty: bool = False,
+    allow_nonfinite: bool = False,
 ) -> None:
     """Fail with `message` (and what differs) unless `actual` is a tensor close to `expected`."""
     if not isinstance(actual, torch.Tensor):
         raise AssertionError(f"{message}: the result should be a tensor, but it is {describe(actual)}")
-    problem = mismatch(actual, expected, rtol=rtol, atol=atol)
+    problem = mismatch(actual, expected, rtol=rtol, atol=atol, allow_empty=allow_empty, allow_nonfinite=allow_nonfinite)
     if problem is not None:
         raise AssertionError(f"{message}: {problem}")
 
 
-def matches(actual, expected: torch.Tensor, *, rtol: float | None = None, atol: float | None = None) -> bool:
+def matches(
+    actual,
+    expected: torch.Tensor,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    allow_empty: bool = False,
+    allow_nonfinite: bool = False,
+) -> bool:
     """Whether `actual` is a tensor close to `expected` (for telling mistakes apart)."""
     if not isinstance(actual, torch.Tensor) or tuple(actual.shape) != tuple(expected.shape):
         return False
-    return mismatch(actual, expected.to(actual.dtype), rtol=rtol, atol=atol) is None
+    return (
+        mismatch(
+            actual,
+            expected.to(actual.dtype),
+            rtol=rtol,
+            atol=atol,
+            allow_empty=allow_empty,
+            allow_nonfinite=allow_nonfinite,
+        )
+        is None
+    )
+
+
+def assert_same_inputs(reported, given: torch.Tensor, what: str) -> None:
+    """Fail unless the input a probe reports after the student's call is the one it was given:
+    a call that changed its input in place (or a run that reported other inputs) is caught."""
+    if not isinstance(reported, torch.Tensor) or tuple(reported.shape) != tuple(given.shape):
+        raise AssertionError(f"{what} was changed by your code: it is now {describe(reported)}")
+    if reported.dtype != given.dtype or not torch.equal(reported, given.to(reported.dtype)):
+        raise AssertionError(f"{what} was changed in place by your code: do not modify the input you are given")
+
+
+def assert_nonempty(container, what: str) -> None:
+    """Fail when a list, tuple, dict or tensor a judge is about to check has nothing in it."""
+    size = container.numel() if isinstance(container, torch.Tensor) else len(container)
+    if size == 0:
+        raise AssertionError(f"{what} is empty: there is nothing to check")

@@ -20,7 +20,9 @@ class NotebookError(ValueError):
 
 
 def _nbgrader(cell) -> dict:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    """A cell's nbgrader metadata; {} where there is none or it is not a mapping."""
+    meta = cell.get("metadata")
+    meta = meta.get("nbgrader") if isinstance(meta, dict) else None
     return meta if isinstance(meta, dict) else {}
 
 
@@ -32,7 +34,7 @@ def is_module_cell(cell, graded_notebook: bool) -> bool:
     meta = _nbgrader(cell)
     if meta.get("solution"):
         return True
-    grade_id = str(meta.get("grade_id", ""))
+    grade_id = meta.get("grade_id") if isinstance(meta.get("grade_id"), str) else ""
     return bool(meta.get("locked")) and not meta.get("grade") and not grade_id.startswith(CHECK_PREFIX)
 
 
@@ -61,7 +63,8 @@ def _cells(data) -> list:
     if isinstance(worksheets, list):
         cells = []
         for sheet in worksheets:
-            for cell in sheet.get("cells", []) if isinstance(sheet, dict) else []:
+            sheet_cells = sheet.get("cells") if isinstance(sheet, dict) else None
+            for cell in sheet_cells if isinstance(sheet_cells, list) else []:
                 if isinstance(cell, dict):
                     cells.append({**cell, "source": cell.get("input", cell.get("source", ""))})
         return cells
@@ -77,8 +80,8 @@ def module_source_from_notebook(data: dict) -> tuple[str, list[str]]:
             continue
         source = cell.get("source", "")
         if isinstance(source, list):
-            source = "".join(str(s) for s in source)
-        text, n = strip_magics(str(source))
+            source = "".join(s for s in source if isinstance(s, str))
+        text, n = strip_magics(source if isinstance(source, str) else "")
         dropped += n
         parts.append(f"# --- notebook cell {number} ---\n{text}\n")
     if dropped:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 
 from autograder import __version__
+from autograder.integrity import summary as integrity_summary
 from autograder.results import NOT_RUN, PASSED, SubmissionResult
+from autograder.text import code_span, csv_cell, fenced
 
 
 def fmt_points(value: float) -> str:
@@ -83,25 +84,22 @@ def results_json(result: SubmissionResult) -> dict:
             "task_scores": {s.task: _points_json(s.score) for s in result.task_scores()},
             "sandbox": result.sandbox,
             "kit_version": __version__,
+            # what the integrity scan flagged, for the instructor: never in the student's feedback
+            "integrity_flags": result.integrity_flags,
         },
     }
-
-
-def fenced(text: str) -> str:
-    """`text` as a Markdown code block whose fence no backtick run inside can close."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{text}\n{fence}"
 
 
 def feedback_markdown(result: SubmissionResult) -> str:
     a = result.assignment
     out = [f"# {a.title}: {fmt_points(result.score)} / {fmt_points(result.max_score)}", ""]
-    out.append(f"Status: **{result.status}**" + (f" ({a.module} from {result.origin})" if result.origin else ""))
+    origin = f" ({a.module} from {code_span(result.origin)})" if result.origin else ""
+    out.append(f"Status: **{result.status}**{origin}")
     out.append("")
     if result.notes:
         out += ["## Notes", ""]
-        out += [f"- {fenced(n) if chr(10) in n else n}" for n in result.notes]
+        # student text sits in code it cannot close: a note may quote an exception's message
+        out += [f"- {fenced(n, indent='  ') if chr(10) in n else code_span(n)}" for n in result.notes]
         out.append("")
     out += ["| Task | Points | Result |", "|---|---|---|"]
     for s in result.task_scores():
@@ -133,7 +131,7 @@ def feedback_markdown(result: SubmissionResult) -> str:
     not_run = [r for r in result.tests if r.outcome == NOT_RUN]
     if not_run:
         out += ["## Not run", ""]
-        out += [f"- {r.test.name}: {r.message}" for r in not_run]
+        out += [f"- {r.test.name}: {code_span(r.message)}" for r in not_run]
         out.append("")
     return "\n".join(out)
 
@@ -141,7 +139,7 @@ def feedback_markdown(result: SubmissionResult) -> str:
 def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+    with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="") as f:
         f.write(text)
     os.replace(tmp, path)
 
@@ -155,7 +153,7 @@ def write_submission(out_dir: Path, result: SubmissionResult) -> Path:
 
 
 def gradebook_header(task_ids: list[str], extra: list[str] = ()) -> list[str]:
-    return ["submission", "score", "max_score", "status", *task_ids, *extra]
+    return ["submission", "score", "max_score", "status", *task_ids, *extra, "flags"]
 
 
 def write_gradebook(path: Path, task_ids: list[str], rows: list[dict], extra: list[str] = ()) -> None:
@@ -167,9 +165,12 @@ def write_gradebook(path: Path, task_ids: list[str], rows: list[dict], extra: li
     writer.writerow(gradebook_header(task_ids, list(extra)))
     for row in sorted(rows, key=lambda r: r["submission"]):
         writer.writerow(
-            [row["submission"], fmt_points(row["score"]), fmt_points(row["max_score"]), row["status"]]
+            # points are the grader's own numbers; every text cell is neutralized (autograder.text)
+            [csv_cell(row["submission"]), fmt_points(row["score"]), fmt_points(row["max_score"])]
+            + [csv_cell(row["status"])]
             + [fmt_points(row["tasks"].get(t, 0.0)) for t in task_ids]
-            + [row.get(e, "") for e in extra]
+            + [csv_cell(row.get(e, "")) for e in extra]
+            + [csv_cell(row.get("flags", ""))]
         )
     atomic_write(path, buffer.getvalue())
 
@@ -182,4 +183,5 @@ def gradebook_row(result: SubmissionResult, columns: dict[str, str] | None = Non
         "max_score": result.max_score,
         "status": result.status,
         "tasks": {s.task: s.score for s in result.task_scores()},
+        "flags": integrity_summary(result.integrity_flags),  # '2: frame access, fd write'
     }

@@ -18,7 +18,9 @@ This module must stay light: it is imported by the sandbox host before any submi
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import os
 import traceback
 from dataclasses import dataclass
 from typing import Callable
@@ -26,6 +28,7 @@ from typing import Callable
 MESSAGE_CHARS = 1500
 TRACEBACK_FRAMES = 8
 PROBE_ATTRIBUTE = "__blockgrade_probe__"
+PROBE_MODULE_PREFIX = "blockgrade_probes_"  # the private names probe files are imported under
 
 
 @dataclass(frozen=True)
@@ -34,19 +37,74 @@ class ProbeSpec:
     takes_device: bool
     timeout: float | None
     function: Callable
+    task: tuple[str, ...] = ()  # the catalog tasks whose judges may use this probe
+    given: Callable | None = None  # builds the inputs; run seeded in the sandbox and in the grader
+    returns: object = None  # an `autograder.contract.Spec`: what the probe's data must look like
+
+    @property
+    def takes_given(self) -> bool:
+        return self.given is not None
 
 
-def probe(fn: Callable | None = None, *, timeout: float | None = None):
-    """Mark `fn(sub)` or `fn(sub, device)` as a probe; its name is its fixture name in judges."""
+GIVEN_SEED = 0  # the RNG seed `given` builders run under, in the sandbox and in the grader
+
+
+def probe(
+    fn: Callable | None = None,
+    *,
+    task: str | tuple[str, ...] | None = None,
+    returns=None,
+    given: Callable | None = None,
+    timeout: float | None = None,
+):
+    """Mark a probe; its name is its fixture name in judges.
+
+    Parameters are `(sub)`, then `device` if it runs once per device, then `given` if it
+    declares a `given` builder. `task` names the task(s) whose judges may use it; `returns`
+    declares its data (see `autograder.contract`); `given()` builds, on the CPU and seeded,
+    the inputs it feeds to student code, which judges receive rebuilt in the grader as the
+    fixture `<probe>_given` (so a submission cannot change what the reference is computed on).
+    """
 
     def mark(f: Callable) -> Callable:
+        from autograder.contract import Spec
+
         params = list(inspect.signature(f).parameters)
-        if params not in (["sub"], ["sub", "device"]):
-            raise TypeError(f"probe {f.__name__}: parameters must be (sub) or (sub, device), not {params}")
-        setattr(f, PROBE_ATTRIBUTE, ProbeSpec(f.__name__, params == ["sub", "device"], timeout, f))
+        expected = ["sub"] + (["device"] if "device" in params else []) + (["given"] if given is not None else [])
+        if params != expected:
+            raise TypeError(
+                f"probe {f.__name__}: parameters must be (sub[, device]{', given' if given else ''}), not {params}"
+            )
+        if given is not None and (not callable(given) or inspect.signature(given).parameters):
+            raise TypeError(f"probe {f.__name__}: given= must be a function of no arguments")
+        if returns is not None and not isinstance(returns, Spec):
+            raise TypeError(f"probe {f.__name__}: returns= must be a spec from autograder.contract")
+        tasks = (task,) if isinstance(task, str) else tuple(task or ())
+        setattr(f, PROBE_ATTRIBUTE, ProbeSpec(f.__name__, "device" in params, timeout, f, tasks, given, returns))
         return f
 
     return mark(fn) if fn is not None else mark
+
+
+def build_given(spec: ProbeSpec):
+    """Run a probe's `given` builder under the fixed seed, leaving the caller's RNG state as it was."""
+    import random
+
+    import torch
+
+    state = random.getstate()
+    threads = torch.get_num_threads()
+    # One thread, as in the sandbox: a reduction (a BatchNorm's running mean, a loss) sums in
+    # another order on more threads, and the grader's copy must be the sandbox's to the bit.
+    torch.set_num_threads(1)
+    with torch.random.fork_rng(devices=[]):
+        random.seed(GIVEN_SEED)
+        torch.manual_seed(GIVEN_SEED)
+        try:
+            return spec.given()
+        finally:
+            random.setstate(state)
+            torch.set_num_threads(threads)
 
 
 def probes_in(namespace: dict) -> dict[str, ProbeSpec]:
@@ -59,6 +117,32 @@ def probes_in(namespace: dict) -> dict[str, ProbeSpec]:
     return found
 
 
+@contextlib.contextmanager
+def suite_imports(folder: str):
+    """Let probe and judge files import helper modules that sit beside them (`import inputs`).
+
+    The folder is on sys.path only meanwhile, and the helpers it loaded leave sys.modules
+    afterwards (the files that imported them keep their references), so a visible and a
+    hidden suite may each have a helper of the same name in one process."""
+    import sys
+
+    folder = os.path.abspath(folder)
+    sys.path.insert(0, folder)
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        try:
+            sys.path.remove(folder)
+        except ValueError:
+            pass
+        for name in set(sys.modules) - before:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            helper = name.split(".")[0] == os.path.splitext(os.path.basename(file))[0]
+            if helper and os.path.dirname(os.path.abspath(file)) == folder:
+                del sys.modules[name]
+
+
 def load_probe_modules(paths) -> dict[str, ProbeSpec]:
     """Import probe files by path (under private module names) and gather their probes."""
     import importlib.util
@@ -66,14 +150,15 @@ def load_probe_modules(paths) -> dict[str, ProbeSpec]:
 
     probes: dict[str, ProbeSpec] = {}
     for path in paths:
-        name = "blockgrade_probes_" + "".join(c if c.isalnum() else "_" for c in str(path))
+        name = PROBE_MODULE_PREFIX + "".join(c if c.isalnum() else "_" for c in str(path))
         module = sys.modules.get(name)
         if module is None:
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
             try:
-                spec.loader.exec_module(module)
+                with suite_imports(os.path.dirname(os.path.abspath(path))):
+                    spec.loader.exec_module(module)
             except BaseException:
                 del sys.modules[name]
                 raise

@@ -71,7 +71,7 @@ def _assert_no_solution(assignment: Assignment, folder: Path) -> None:
             continue
         if "hidden" in path.relative_to(folder).parts:
             raise CatalogError(f"refusing to release {path.name}: it belongs to the hidden tests")
-        if path.suffix in (".py", ".ipynb", ".md"):
+        if path.suffix in (".py", ".ipynb", ".md", ".toml"):
             text = path.read_text(encoding="utf-8")
             leaked = next((line for line in secrets if line in text), None)
             if leaked is not None:

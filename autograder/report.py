@@ -2,8 +2,9 @@
 
 One self-contained page (no script, no fetched asset): score histogram, pass rate per task and
 per test, the most common failure messages with counts, the submissions that did not grade
-cleanly, and every submission's row. It is rendered from the results in memory, so it holds
-what the gradebook holds; it carries no timestamp, so the same batch gives the same page.
+cleanly, the lines the integrity scan flagged ("Review these"), and every submission's row. It
+is rendered from the results in memory, so it holds what the gradebook holds; it carries no
+timestamp, so the same batch gives the same page.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from autograder.results import (
 TOP_FAILURES = 15
 EXAMPLES_PER_FAILURE = 5
 MAX_BINS = 25
+REVIEW_LINES = 25  # flagged lines shown per submission
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,17 @@ def context(assignment: Assignment, results: list[SubmissionResult], count: int,
                 "more": max(0, len(hits) - EXAMPLES_PER_FAILURE),
             }
             for (test, _), hits in common
+        ],
+        # the integrity scan's flags (autograder.integrity): code to read, not a verdict
+        "review": [
+            {
+                "name": r.name,
+                "score": fmt_points(r.score),
+                "flags": r.integrity_flags[:REVIEW_LINES],
+                "more": max(0, len(r.integrity_flags) - REVIEW_LINES),
+            }
+            for r in results
+            if r.integrity_flags
         ],
         "problems": [
             {"name": r.name, "status": r.status, "note": r.notes[0] if r.notes else ""}

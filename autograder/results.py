@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from autograder import text
 from autograder.catalog import Assignment
 from autograder.judge_runner import FAILED, NOT_RUN, PASSED, TestResult
 
@@ -16,8 +17,9 @@ CRASHED = "crashed"
 BAD_ARCHIVE = "bad archive"
 MISSING_FILE = "missing file"
 INTERNAL_ERROR = "internal error"
+JUDGING_STOPPED = "judging stopped"  # checking the submission's data overran the judging limits
 # When several apply, the gradebook shows the first of these.
-STATUS_ORDER = (INTERNAL_ERROR, BAD_ARCHIVE, MISSING_FILE, TIMED_OUT, CRASHED, IMPORT_ERROR, GRADED)
+STATUS_ORDER = (INTERNAL_ERROR, BAD_ARCHIVE, MISSING_FILE, JUDGING_STOPPED, TIMED_OUT, CRASHED, IMPORT_ERROR, GRADED)
 
 __all__ = ["SubmissionResult", "TaskScore", "PASSED", "FAILED", "NOT_RUN", *STATUS_ORDER]
 
@@ -44,6 +46,11 @@ class SubmissionResult:
     seconds: float = 0.0
     origin: str = ""
     sandbox: str = ""  # the isolation the submission ran under: root, user or basic
+    # what the integrity scan found (autograder.integrity): for the instructor, never the student
+    integrity_flags: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        bound_text(self)
 
     @property
     def score(self) -> float:
@@ -68,6 +75,37 @@ class SubmissionResult:
                 )
             )
         return scores
+
+
+def bound_text(result: SubmissionResult) -> None:
+    """What a submission can make the grader write, bounded where its result is made: each note
+    and each test's message normalized and capped (autograder.text), and all of them together
+    held to one budget, past which each keeps a short stub. The name and origin are one line."""
+    budget = text.SUBMISSION_TEXT_BUDGET
+
+    def spend(value: str, limit: int) -> str:
+        nonlocal budget
+        kept = text.clean(value, limit if budget > 0 else text.STUB_CHARS)
+        budget -= len(kept)
+        return kept
+
+    notes = [spend(n, text.MAX_NOTE_CHARS) for n in result.notes[: text.MAX_NOTES]]
+    if len(result.notes) > text.MAX_NOTES:
+        notes.append(f"[… {len(result.notes) - text.MAX_NOTES} more note(s) left out …]")
+    result.notes = notes
+    result.tests = [
+        t if not t.message else replace(t, message=spend(t.message, text.MAX_MESSAGE_CHARS)) for t in result.tests
+    ]
+    result.output = text.clean(result.output, text.MAX_OUTPUT_CHARS)
+    # flagged lines quote the submission's source: no bidi override may reorder them for the reader
+    result.integrity_flags = [
+        {k: text.one_line(v, text.MAX_NOTE_CHARS) if isinstance(v, str) else v for k, v in f.items()}
+        if isinstance(f, dict)
+        else f
+        for f in result.integrity_flags
+    ]
+    result.origin = text.one_line(result.origin, 300)
+    result.name = text.one_line(result.name, 300)
 
 
 def worst_status(statuses) -> str:

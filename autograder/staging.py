@@ -27,6 +27,9 @@ MAX_ZIP_MEMBERS = 2000
 MAX_ZIP_TOTAL_BYTES = 200 * 2**20
 MAX_ZIP_RATIO = 200  # uncompressed / compressed, beyond which a member counts as a bomb
 SEARCH_DEPTH = 4
+MAX_NAME_CHARS = 100
+# What a batch writes in its output folder beside the submissions' folders.
+BATCH_FILES = frozenset({"gradebook.csv", "report.html"})
 MANIFEST = "manifest.json"
 
 BAD_ARCHIVE = "bad archive"
@@ -53,19 +56,36 @@ class Staged:
 def submission_name(path: Path) -> str:
     """The gradebook name: the folder's name, or the zip's without `.zip`."""
     name = path.name[: -len(".zip")] if path.name.lower().endswith(".zip") else path.name
-    name = re.sub(r"[^A-Za-z0-9._@+-]", "_", name).strip(".") or "submission"
+    return safe_name(name)
+
+
+def safe_name(raw: str) -> str:
+    """A submission's name as the batch writes it: one plain folder name in DIR. No separator,
+    `..`, control or non-ASCII character (each becomes `_`), no leading dot, no leading `-`,
+    `+` or `@` (a spreadsheet formula, an option), at most MAX_NAME_CHARS, and never the name
+    of one of the batch's own files (`gradebook.csv`, `report.html`), whatever the case."""
+    name = re.sub(r"[^A-Za-z0-9._@+-]", "_", str(raw)).strip(".")[:MAX_NAME_CHARS].rstrip(".")
+    if name[:1] in ("-", "+", "@"):
+        name = "_" + name
+    if not name:
+        return "submission"
+    if name.lower() in BATCH_FILES:
+        name = "_" + name
     return name
 
 
 def _decode(data: bytes, what: str) -> str:
     try:
         return importlib.util.decode_source(data)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+    except (SyntaxError, ValueError, LookupError, TypeError) as exc:  # ValueError: UnicodeError of any codec
         raise StagingError(IMPORT_ERROR, f"{what} is not readable text ({exc}); save it as UTF-8") from None
 
 
 def _submission(assignment: Assignment, source: str) -> Submission:
     names = tuple(n for t in assignment.tasks for n in t.names)
+    # lone surrogates (spelled `\ud800` in a notebook's JSON, or made by a `raw_unicode_escape`
+    # coding cookie) cannot be encoded for the sandbox or written to a file: they become U+FFFD
+    source = re.sub("[\ud800-\udfff]", "\ufffd", source)
     return Submission(module=assignment.module_name, filename=assignment.module, source=source, names=names)
 
 
@@ -74,8 +94,16 @@ def _from_bytes(assignment: Assignment, filename: str, data: bytes, origin: str)
         try:
             notebook = json.loads(data.decode("utf-8"))
             source, notes = module_source_from_notebook(notebook)
+        except RecursionError:
+            raise StagingError(BAD_ARCHIVE, f"{filename} is nested too deeply to be a notebook") from None
         except (UnicodeDecodeError, ValueError, NotebookError) as exc:
             raise StagingError(IMPORT_ERROR, f"{filename} is not a readable notebook: {exc}") from None
+        # A notebook may be larger than a module (outputs, images); the code it makes may not:
+        # the sandbox's host takes requests of bounded size, and a module file is capped too.
+        if len(source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+            raise StagingError(
+                BAD_ARCHIVE, f"the code cells of {filename} hold more than {MAX_SOURCE_BYTES // 2**20} MB of code"
+            )
         return Staged(_submission(assignment, source), origin, notes)
     return Staged(_submission(assignment, _decode(data, filename)), origin)
 
@@ -218,8 +246,9 @@ def _manifest_notes(archive: zipfile.ZipFile, members: dict, assignment: Assignm
         return []
     try:
         manifest = json.loads(archive.read(info).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError):
+    except (ValueError, UnicodeDecodeError, RecursionError, zipfile.BadZipFile, OSError):
         return ["manifest.json in the zip is not readable; it was ignored."]
-    if isinstance(manifest, dict) and manifest.get("assignment") not in (None, assignment.id):
-        return [f"this zip was packed for assignment {manifest.get('assignment')!r}, graded as {assignment.id!r}."]
+    packed_for = manifest.get("assignment") if isinstance(manifest, dict) else None
+    if isinstance(packed_for, str) and packed_for != assignment.id:
+        return [f"this zip was packed for assignment {packed_for[:80]!r}, graded as {assignment.id!r}."]
     return []

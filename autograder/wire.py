@@ -22,6 +22,11 @@ from autograder.frames import DataError
 MAX_DEPTH = 40
 MAX_NODES = 200_000
 MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_TENSORS = 4096
+MAX_TENSOR_DIMS = 8
+# Elements of one tensor counting a zero-sized dimension as 1: a (65536, 0) tensor holds no
+# bytes but is not small to a judge that allocates by its shape.
+MAX_NOMINAL_ELEMENTS = 1 << 26
 OPAQUE_REPR_CHARS = 300
 _DEVICE_RE = re.compile(r"^(cpu|cuda|meta|mps|xpu|hpu|xla|privateuseone)(:\d{1,3})?$")
 
@@ -216,6 +221,7 @@ class _Decoder:
             shape = value.get("shape")
             if type(shape) is not list or not all(type(s) is int and s >= 0 for s in shape):
                 raise DataError("a meta tensor's shape is malformed")
+            check_tensor_size(shape)
             return MetaTensor(tuple(shape), _dtype(value.get("dtype")))
         if kind == "__opaque__" and type(value) is dict:
             type_name, text = value.get("type"), value.get("repr")
@@ -241,4 +247,19 @@ def decode(text: bytes, blob: bytes, *, max_bytes: int) -> object:
             tensors = _st_load(blob)
         except Exception as exc:  # safetensors reports malformed input with several types
             raise DataError(f"the result's tensors are not valid safetensors: {exc}") from None
+    if len(tensors) > MAX_TENSORS:
+        raise DataError(f"the result holds {len(tensors)} tensors, more than {MAX_TENSORS}")
+    for t in tensors.values():
+        check_tensor_size(t.shape)
     return _Decoder(tensors).node(tree, 0)
+
+
+def check_tensor_size(shape) -> None:
+    """Refuse a shape no judge should be asked to work with (see MAX_NOMINAL_ELEMENTS)."""
+    if len(shape) > MAX_TENSOR_DIMS:
+        raise DataError(f"a tensor has {len(shape)} dimensions, more than {MAX_TENSOR_DIMS}")
+    nominal = 1
+    for size in shape:
+        nominal *= max(int(size), 1)
+    if nominal > MAX_NOMINAL_ELEMENTS:
+        raise DataError(f"a tensor of shape {tuple(shape)} is larger than the grader accepts")

@@ -74,12 +74,16 @@ def test_a_gradescope_export_is_graded_with_student_columns(tmp_path):
     export = export_zip(tmp_path)
     batch = grade_batch(COURSE, BLOCKS, [export], tmp_path / "out", devices=["cpu"], workers=1)
     plain = grade_batch(
-        COURSE, BLOCKS, [REPO / "examples/01-blocks/ada", REPO / "examples/01-blocks/ben.zip"], tmp_path / "plain",
-        devices=["cpu"], workers=1,
+        COURSE,
+        BLOCKS,
+        [REPO / "examples/01-blocks/ada", REPO / "examples/01-blocks/ben.zip"],
+        tmp_path / "plain",
+        devices=["cpu"],
+        workers=1,
     )
     with open(batch.gradebook, newline="", encoding="utf-8") as f:
         header = next(csv.reader(f))
-    assert header == ["submission", "score", "max_score", "status", *BLOCKS.task_ids, "name", "email", "sid"]
+    assert header == ["submission", "score", "max_score", "status", *BLOCKS.task_ids, "name", "email", "sid", "flags"]
     book = {r["submission"]: r for r in rows(batch.gradebook)}
     assert set(book) == {"submission_101", "submission_102", "submission_103"}
     assert (book["submission_101"]["name"], book["submission_101"]["email"]) == ("Ada Lovelace", "ada@example.edu")
@@ -109,7 +113,10 @@ def test_a_broken_export_metadata_is_a_clear_error(tmp_path):
         z.writestr("export/submission_metadata.yml", "submission_1: [unclosed\n")
     result = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", "-a", "blocks", "-o", str(tmp_path / "out"), str(target)],
-        capture_output=True, text=True, cwd=REPO, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
     )
     assert result.returncode == 2, result.stderr
     assert "is not valid YAML" in result.stderr and "Traceback" not in result.stderr
@@ -181,7 +188,12 @@ def test_ctrl_c_leaves_a_valid_gradebook_of_what_was_graded(tmp_path):
     env = {**os.environ, "TMPDIR": str(private_tmp)}
     grader = subprocess.Popen(
         command + sorted(str(p) for p in subs.iterdir()),
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         # as from a terminal: a shell's background job (CI's, say) hands down SIGINT ignored
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )

@@ -137,6 +137,7 @@ def test_grade_a_batch_with_malformed_submissions(tmp_path, monkeypatch):
         "NestMLP",
         "Parallel",
         "replicate",
+        "flags",
     ]
     table = {row[0]: row for row in rows[1:]}
     assert set(table) == {"solution", "stub", "nothing", "garbled", "corrupt", "wrong_names"}

@@ -112,3 +112,16 @@ def test_compare_lists_added_files(tmp_path):
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "new.txt").write_text("x")
     assert compare(tmp_path / "a", tmp_path / "b").added == ["new.txt"]
+
+
+def test_the_audit_table_never_reaches_students(course, tmp_path):
+    """[[audit.equivalent]] quotes solution lines: the template's toml leaves [audit] out (the
+    rest as written), and a release refuses any toml that still holds a solution line."""
+    from autograder.generate import student_toml
+
+    a = course.get("blocks")
+    source = (a.folder / "assignment.toml").read_text(encoding="utf-8")
+    assert "[[audit.equivalent]]" in source
+    student = (REPO / "student_template" / a.slug / "assignment.toml").read_text(encoding="utf-8")
+    assert student == student_toml(source) and "audit" not in student and "while X.abs()" not in student
+    assert "[[tasks]]" in student and student.count("[[hints]]") == source.count("[[hints]]")

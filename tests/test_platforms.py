@@ -29,7 +29,11 @@ ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 def blockgrade(*args, cwd=REPO, check=True) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        [sys.executable, "-m", "autograder", *map(str, args)], cwd=cwd, env=ENV, capture_output=True, text=True,
+        [sys.executable, "-m", "autograder", *map(str, args)],
+        cwd=cwd,
+        env=ENV,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     if check:
@@ -86,8 +90,21 @@ def test_a_released_folder_checks_as_the_template_does(tmp_path):
     assert "pip install -c kit/constraints.txt ./kit" in (tmp_path / "README.md").read_text()
     # the kit inside builds into an installable wheel, its report template included
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path / "wheel",
-         tmp_path / "kit"], capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            tmp_path / "wheel",
+            tmp_path / "kit",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert built.returncode == 0, built.stderr
     with zipfile.ZipFile(next((tmp_path / "wheel").glob("blockgrade-*.whl"))) as wheel:
@@ -124,8 +141,11 @@ def run_autograder(root: Path, submission: dict[str, bytes]) -> dict:
     for name, data in submission.items():
         (root / "submission" / name).write_bytes(data)
     result = subprocess.run(
-        ["bash", str(root / "source" / "run_autograder")], env={**ENV, "AUTOGRADER_ROOT": str(root)},
-        capture_output=True, text=True, timeout=300,
+        ["bash", str(root / "source" / "run_autograder")],
+        env={**ENV, "AUTOGRADER_ROOT": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     return json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
@@ -198,8 +218,12 @@ def test_nbgrader_generate_assignment_accepts_the_export(tmp_path):
     for a in COURSE.assignments:
         assert (course_dir / "source" / a.id / a.notebook).is_file()
     result = subprocess.run(
-        [str(BIN / "nbgrader"), "generate_assignment", "blocks", "--force"], cwd=course_dir, env=ENV,
-        capture_output=True, text=True, timeout=300,
+        [str(BIN / "nbgrader"), "generate_assignment", "blocks", "--force"],
+        cwd=course_dir,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     released = course_dir / "release" / "blocks"
@@ -252,16 +276,18 @@ def test_check_cells_name_the_failure_of_a_wrong_answer(tmp_path):
     folder = tmp_path / BLOCKS.slug
     shutil.copytree(REPO / "student_template" / BLOCKS.slug, folder)
     notebook = nbformat.read(folder / BLOCKS.notebook, as_version=4)
-    mlp = "\n".join([
-        "class MLP(nn.Module):",
-        "    def __init__(self):",
-        "        super().__init__()",
-        "        self.hidden = nn.Linear(20, 256)",
-        "        self.out = nn.Linear(256, 10)",
-        "",
-        "    def forward(self, X):",
-        "        return self.out(self.hidden(X))  # no ReLU",
-    ])
+    mlp = "\n".join(
+        [
+            "class MLP(nn.Module):",
+            "    def __init__(self):",
+            "        super().__init__()",
+            "        self.hidden = nn.Linear(20, 256)",
+            "        self.out = nn.Linear(256, 10)",
+            "",
+            "    def forward(self, X):",
+            "        return self.out(self.hidden(X))  # no ReLU",
+        ]
+    )
     keep = []
     for cell in notebook.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")

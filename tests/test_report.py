@@ -20,6 +20,7 @@ from conftest import REPO
 COURSE = course_at(REPO)
 BLOCKS = COURSE.get("blocks")
 HOSTILE = "<img src=x onerror=\"document.title='owned'\"><script>document.title='owned'</script>"
+TRICKS = "trudy\u202egnp.exe\x1b[2J\x1b]0;owned\x07\u2028second line\u2066"
 
 
 def browser() -> str:
@@ -77,8 +78,10 @@ class Dom(HTMLParser):
 
     def find(self, tag, section=None, **attrs):
         return [
-            e for e in self.elements
-            if e["tag"] == tag and (section is None or e["section"] == section)
+            e
+            for e in self.elements
+            if e["tag"] == tag
+            and (section is None or e["section"] == section)
             and all(e["attrs"].get(k.rstrip("_")) == v for k, v in attrs.items())
         ]
 
@@ -92,7 +95,14 @@ def graded(tmp_path_factory):
     for folder in hostile:
         folder.mkdir()
         (folder / "blocks.py").write_text(source, encoding="utf-8")
-    paths = sorted((REPO / "examples" / "01-blocks").iterdir()) + hostile
+    trudy = root / "trudy"  # a message that would reorder or repaint what the reader sees
+    trudy.mkdir()
+    (trudy / "blocks.py").write_text(
+        (REPO / "solutions/01-blocks/blocks.py").read_text(encoding="utf-8")
+        + f"\n\nraise ValueError({TRICKS!r})\n",  # a top-level error: its note is in the problems
+        encoding="utf-8",
+    )
+    paths = sorted((REPO / "examples" / "01-blocks").iterdir()) + hostile + [trudy]
     batch = grade_batch(COURSE, BLOCKS, paths, root / "out", devices=["cpu"], workers=1)
     with open(batch.gradebook, newline="", encoding="utf-8") as f:
         book = list(csv.DictReader(f))
@@ -139,6 +149,14 @@ def test_what_a_submission_raised_is_text_not_markup(dom):
     assert not dom.find("script") and not dom.find("img")
     assert dom.title() == [f"{BLOCKS.title}: class report"]
     assert any(HOSTILE in e["text"] for e in dom.find("pre", "failures"))
+
+
+def test_student_text_cannot_reorder_or_repaint_the_page(graded, dom):
+    batch, _, _ = graded
+    html = batch.report.read_text(encoding="utf-8")
+    assert any("trudy\ufffdgnp.exe" in e["text"] for e in dom.find("td", "problems"))  # shown, marked
+    for char in ("\u202e", "\u2066", "\u2028", "\x1b", "\x07"):
+        assert char not in html
 
 
 def test_the_page_is_self_contained(graded):

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from autograder.staging import BAD_ARCHIVE, IMPORT_ERROR, MISSING_FILE, StagingError, stage, submission_name
+from autograder.staging import BAD_ARCHIVE, IMPORT_ERROR, MISSING_FILE, StagingError, safe_name, stage, submission_name
 
 SOURCE = "def MLP():\n    return 1\n"
 
@@ -183,3 +183,86 @@ def test_a_plain_notebook_contributes_all_code_cells(tmp_path, blocks):
 def test_a_notebook_that_is_not_one(tmp_path, blocks):
     (tmp_path / "blocks.ipynb").write_text("[1, 2, 3]")
     assert "not a readable notebook" in refused(tmp_path, blocks, IMPORT_ERROR)
+
+
+# ------------------------------------------------------------ inputs that are not student code
+
+
+def test_a_notebook_nested_too_deeply(tmp_path, blocks):
+    (tmp_path / "blocks.ipynb").write_text('{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert "nested too deeply" in refused(tmp_path, blocks, BAD_ARCHIVE)
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [[1, 2], "nbgrader", {"nbgrader": [1]}, {"nbgrader": {"grade_id": ["x"], "locked": True}}, None],
+)
+def test_malformed_cell_metadata_is_read_as_none(tmp_path, blocks, metadata):
+    cells = [dict(code("def MLP():\n    return 1\n"), metadata=metadata), code("x = 2\n", solution=True)]
+    cells.append({"cell_type": "code", "source": [1, None, "y = 3\n"], "metadata": {}})
+    cells.append({"cell_type": "code", "source": {"zzz": "text"}, "metadata": 7})
+    (tmp_path / "blocks.ipynb").write_text(json.dumps(notebook(cells)))
+    source = stage(tmp_path, blocks).submission.source
+    assert "x = 2" in source and "zzz" not in source
+
+
+def test_old_worksheets_with_nonsense_are_read_as_far_as_they_go(tmp_path, blocks):
+    document = {"worksheets": [5, {"cells": 7}, {"cells": [3, {"cell_type": "code", "input": "x = 1\n"}]}]}
+    (tmp_path / "blocks.ipynb").write_text(json.dumps(document))
+    assert "x = 1" in stage(tmp_path, blocks).submission.source
+
+
+def test_a_notebook_with_more_code_than_a_module_may_hold(tmp_path, blocks):
+    # 12 MB of code in a notebook that is within its own size cap: the host would have refused it
+    cells = [code(("# " + "é" * 60 + "\n") * 100_000)]
+    (tmp_path / "blocks.ipynb").write_text(json.dumps(notebook(cells), ensure_ascii=False))
+    assert "more than 1 MB of code" in refused(tmp_path, blocks, BAD_ARCHIVE)
+
+
+def test_a_hundred_thousand_empty_cells(tmp_path, blocks):
+    (tmp_path / "blocks.ipynb").write_text(json.dumps(notebook([code("")] * 100_000)))
+    assert "more than 1 MB of code" in refused(tmp_path, blocks, BAD_ARCHIVE)
+
+
+def test_lone_surrogates_become_replacement_characters(tmp_path, blocks):
+    (tmp_path / "blocks.ipynb").write_text(json.dumps(notebook([code('x = "\ud800"\n')])))
+    source = stage(tmp_path, blocks).submission.source
+    assert 'x = "\ufffd"' in source
+    source.encode("utf-8")
+    (tmp_path / "blocks.ipynb").unlink()
+    (tmp_path / "blocks.py").write_bytes(b'# coding: raw_unicode_escape\nx = "\\ud800"\n')
+    assert 'x = "\ufffd"' in stage(tmp_path, blocks).submission.source
+
+
+def test_a_coding_cookie_whose_codec_fails(tmp_path, blocks):
+    (tmp_path / "blocks.py").write_bytes(b'# coding: idna\nx = "\xff\xff"\n')
+    assert "not readable text" in refused(tmp_path, blocks, IMPORT_ERROR)
+
+
+def test_a_manifest_nested_too_deeply_is_ignored(tmp_path, blocks):
+    deep = "[" * 20_000 + "]" * 20_000
+    path = make_zip(tmp_path / "s.zip", {"blocks.py": SOURCE, "manifest.json": '{"assignment": ' + deep + "}"})
+    staged = stage(path, blocks)
+    assert staged.notes == ["manifest.json in the zip is not readable; it was ignored."]
+
+
+@pytest.mark.parametrize(
+    "raw, name",
+    [
+        ("../../x", "_.._x"),
+        ("/etc/passwd", "_etc_passwd"),
+        ("gradebook.csv", "_gradebook.csv"),
+        ("REPORT.html", "_REPORT.html"),
+        ("..", "submission"),
+        ("", "submission"),
+        ("-rf", "_-rf"),
+        ("=cmd", "_cmd"),
+        ("@SUM(A1)", "_@SUM_A1_"),
+        ("ann\r\n# 20 / 20", "ann____20___20"),
+        ("\u202eexe.txt", "_exe.txt"),
+        ("a" * 300, "a" * 100),
+        ("alice", "alice"),
+    ],
+)
+def test_safe_names(raw, name):
+    assert safe_name(raw) == name

@@ -1,7 +1,7 @@
 """The sandbox child: a fork of the host that runs one submission's probes, then exits.
 
 It never returns into the host's code: every path ends in os._exit. It talks to the host
-only through frames on `data_fd` (see `wire`); its stdout and stderr go to a capture pipe.
+only through frames on `data_fd` (see `protocol` and `wire`); its stdout and stderr go to a capture pipe.
 """
 
 from __future__ import annotations
@@ -12,27 +12,12 @@ import signal
 import sys
 import time
 
-from autograder import frames, wire
-from autograder.probing import StudentFiles, describe_exception
-from autograder.sandbox import isolation, namespaces
+from autograder import wire
+from autograder.probing import StudentFiles, build_given, describe_exception
+from autograder.sandbox import isolation, namespaces, protocol
 from autograder.sandbox.loader import load_module
 
 EXIT_INTERNAL = 70  # the sandbox failed before any student code ran (the host checks which)
-
-
-class _Channel:
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def send(self, *payloads: bytes) -> None:
-        data = b"".join(payloads)
-        view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
-
-    def event(self, **fields) -> None:
-        self.send(frames.pack_json(fields))
 
 
 def _close_other_fds(keep: set[int]) -> None:
@@ -48,6 +33,15 @@ def _close_other_fds(keep: set[int]) -> None:
                 pass
 
 
+def _stop_tracing() -> None:
+    import threading
+
+    sys.settrace(None)
+    sys.setprofile(None)
+    threading.settrace(None)
+    threading.setprofile(None)
+
+
 def _seed(seed: int) -> None:
     import torch
 
@@ -57,7 +51,9 @@ def _seed(seed: int) -> None:
         sys.modules["numpy"].random.seed(seed)
 
 
-def run(request: dict, jobs: list[list], probes: dict, workdir: str, data_fd: int, output_fd: int, plan=None) -> None:
+def run(
+    request: dict, jobs: list[list], probes: dict, workdir: str, data_fd: int, output_fd: int, nonce: str, plan=None
+) -> None:
     """Entry point in the freshly forked child. Never returns.
 
     With a namespace `plan` the child first moves into namespaces of its own and a root of
@@ -65,12 +61,14 @@ def run(request: dict, jobs: list[list], probes: dict, workdir: str, data_fd: in
     """
     code = EXIT_INTERNAL
     try:
+        isolation.GUARDS.join()  # into its own memory cgroup, where the host made one
         os.setsid()  # its own process group: the host kills it and everything it starts at once
         isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
+        data_fd = protocol.high_fd(data_fd)  # not at a descriptor student code could guess
         _close_other_fds({0, 1, 2, data_fd})
         sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
         sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
@@ -78,7 +76,7 @@ def run(request: dict, jobs: list[list], probes: dict, workdir: str, data_fd: in
 
         limits = request["limits"]
         if plan is not None:
-            namespaces.enter(plan)  # from here on: PID 1 of new namespaces
+            plan = namespaces.enter(plan)  # from here on: PID 1 of new namespaces, a uid of its own
             workdir = namespaces.build_root(plan)
         os.chdir(workdir)
         path = os.path.join(workdir, request["filename"])
@@ -104,8 +102,10 @@ def run(request: dict, jobs: list[list], probes: dict, workdir: str, data_fd: in
             open_files=256,
             processes=processes,
         )
+        isolation.GUARDS.lock_down()  # the seccomp filter: the last step before student code
 
-        channel = _Channel(data_fd)
+        channel = protocol.Sender(data_fd, nonce)
+        del nonce
         StudentFiles.paths = frozenset({path})
         code = _run_probes(request, jobs, probes, path, channel)
     except BaseException:
@@ -119,40 +119,48 @@ def run(request: dict, jobs: list[list], probes: dict, workdir: str, data_fd: in
         os._exit(code)
 
 
-def _run_probes(request: dict, jobs: list[list], probes: dict, path: str, channel: _Channel) -> int:
+def _run_probes(request: dict, jobs: list[list], probes: dict, path: str, channel: protocol.Sender) -> int:
+    import dataclasses
+
     import torch
 
-    channel.event(e="import")
+    # What this runner calls, taken before any student code runs: copies of the specs, so
+    # code that reaches the probe modules (through sys.modules) cannot swap a probe for its
+    # own. (The modules stay importable: a probe may pickle one of its own functions. What
+    # code can still change there, it reaches in ways the integrity scan flags.)
+    calls = [(dataclasses.replace(probes[name]), device) for name, device in jobs]
+    del probes
+    encode, describe, given_for = wire.encode, describe_exception, build_given
+
+    channel.event(protocol.IMPORT)
     _seed(0)
     module, notes = load_module(request["module"], path, request["source"])
     present = [n for n in request["names"] if n in module.__dict__]
-    channel.event(e="imported", notes=notes, present=present)
+    channel.event(protocol.IMPORTED, notes=notes, present=present)
 
-    for index, (name, device) in enumerate(jobs):
-        channel.event(e="start", job=index)
-        spec = probes[name]
+    for index, (spec, device) in enumerate(calls):
+        channel.event(protocol.START, job=index)
         _seed(0)
         started = time.perf_counter()
         try:
-            args = (module, torch.device(device)) if spec.takes_device else (module,)
+            args = [module] + ([torch.device(device)] if spec.takes_device else [])
+            if spec.takes_given:
+                args.append(given_for(spec))
             result = spec.function(*args)
+            _stop_tracing()  # a tracer the submission left must not rewrite what is encoded
         except BaseException as exc:
             seconds = time.perf_counter() - started
-            channel.event(e="done", job=index, ok=False, error=describe_exception(exc), seconds=seconds)
+            channel.event(protocol.DONE, job=index, ok=False, error=describe(exc), seconds=seconds)
             continue
         seconds = time.perf_counter() - started
         try:
-            text, blob = wire.encode(result)
+            text, blob = encode(result)
         except BaseException as exc:
-            error = describe_exception(exc)
+            error = describe(exc)
             error["message"] = "the result could not be handed to the grader: " + error["message"]
-            channel.event(e="done", job=index, ok=False, error=error, seconds=seconds)
+            channel.event(protocol.DONE, job=index, ok=False, error=error, seconds=seconds)
             continue
-        channel.send(
-            frames.pack_json({"e": "done", "job": index, "ok": True, "seconds": seconds}),
-            frames.pack_frame(text),
-            frames.pack_frame(blob),
-        )
+        channel.result(index, text, blob, seconds)
         sys.stdout.flush()
-    channel.event(e="finished")
+    channel.event(protocol.FINISHED)
     return 0

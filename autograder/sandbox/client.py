@@ -17,33 +17,126 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import frames
+from autograder import frames, text
 from autograder.catalog import Limits
 from autograder.errors import BlockgradeError
 from autograder.sandbox import isolation
+from autograder.sandbox.protocol import ProbeStatus
 
 _BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from autograder.sandbox.host import main; main()"
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 HOST_START_SECONDS = 180.0  # a cold start imports torch from a slow disk
 REPLY_MARGIN_SECONDS = 30.0
+MAX_REQUEST_BYTES = 32 * 2**20  # the host's own cap on a request frame (host.MAX_REQUEST_BYTES)
 
 
 class SandboxError(BlockgradeError):
     """The sandbox machinery itself failed (not the submission)."""
 
 
+# What crosses back from the sandbox was written by a child the submission controls: every
+# string in it is untrusted (autograder.text) and every structure is checked before use.
+_NOTE_KINDS = ("syntax", "runtime", "unparsable")
+_MAX_EVENTS = 100
+_MAX_PRESENT = 1000
+
+
+def _number(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
+
+
+def received_error(error) -> dict | None:
+    """A probe's error as the sandbox reported it: a type name, a message and a traceback,
+    each a plain capped string (a submission can raise anything, or forge the report)."""
+    if error is None:
+        return None
+    if not isinstance(error, dict):
+        error = {"type": "invalid", "message": "the sandbox sent an unreadable description of an error"}
+    return {
+        "type": text.one_line(error.get("type") or "Exception", text.MAX_NAME_CHARS),
+        "message": text.clean(error.get("message", ""), text.MAX_MESSAGE_CHARS),
+        "traceback": text.clean(error.get("traceback", ""), text.MAX_MESSAGE_CHARS),
+    }
+
+
+def received_import(info) -> dict | None:
+    """The import report (notes per left-out statement, the names present), checked field by field."""
+    if info is None:
+        return None
+    if not isinstance(info, dict):
+        info = {"failed": "crashed", "message": "the sandbox sent an unreadable report of the import"}
+    present = info.get("present") if isinstance(info.get("present"), list) else []
+    out: dict = {"notes": [], "present": [n for n in present[:_MAX_PRESENT] if isinstance(n, str) and n.isidentifier()]}
+    if info.get("failed"):
+        out["failed"] = "timed out" if info["failed"] == "timed out" else "crashed"
+        out["message"] = text.clean(info.get("message", ""), text.MAX_NOTE_CHARS)
+    notes = info.get("notes") if isinstance(info.get("notes"), list) else []
+    for note in notes[: text.MAX_NOTES]:
+        if not isinstance(note, dict) or note.get("kind") not in _NOTE_KINDS:
+            continue
+        defines = note.get("defines")
+        out["notes"].append(
+            {
+                "kind": note["kind"],
+                "line": _number(note.get("line")),
+                "first_line": _number(note.get("first_line")),
+                "last_line": _number(note.get("last_line")),
+                "message": text.clean(note.get("message", ""), text.MAX_NOTE_CHARS),
+                "defines": defines if isinstance(defines, str) and defines.isidentifier() else None,
+                "error": received_error(note.get("error") or {}) if note["kind"] == "runtime" else None,
+            }
+        )
+    return out
+
+
+def received_output(output) -> dict:
+    output = output if isinstance(output, dict) else {}
+    printed = text.clean(output.get("text", ""), text.MAX_OUTPUT_CHARS)
+    return {"text": printed, "dropped": _number(output.get("dropped"))}
+
+
+def received_events(events) -> list[dict]:
+    events = events if isinstance(events, list) else []
+    return [
+        {k: v if isinstance(v, (int, float)) else text.clean(v, text.MAX_NOTE_CHARS) for k, v in e.items()}
+        for e in events[:_MAX_EVENTS]
+        if isinstance(e, dict)
+    ]
+
+
+_UNDECODED = object()
+
+
 @dataclass
 class ProbeOutcome:
     probe: str
     device: str | None
-    status: str  # ok, error, timed out, crashed, invalid, not run, internal
-    data: object = None
+    status: str  # a ProbeStatus value
     error: dict | None = None
     seconds: float | None = None
+    payload: tuple[bytes, bytes] | None = field(default=None, repr=False)  # as received: JSON, safetensors
+    max_bytes: int = 0
+    _data: object = field(default=_UNDECODED, repr=False)
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == ProbeStatus.OK
+
+    @property
+    def data(self) -> object:
+        """The probe's data, decoded by `wire.decode` on first use (raises DataError)."""
+        if self._data is _UNDECODED:
+            if self.payload is None:
+                self._data = None
+            else:
+                from autograder import wire
+
+                self._data = wire.decode(*self.payload, max_bytes=self.max_bytes)
+        return self._data
+
+    @data.setter
+    def data(self, value: object) -> None:
+        self._data = value
 
 
 @dataclass
@@ -152,7 +245,11 @@ class SandboxHost:
         self.probes  # noqa: B018  (the property starts and checks the host)
         return self.sandbox
 
-    def run(self, submission: Submission, jobs: list[tuple[str, str | None]], limits: Limits) -> SandboxRun:
+    def run(
+        self, submission: Submission, jobs: list[tuple[str, str | None]], limits: Limits, *, decode: bool = True
+    ) -> SandboxRun:
+        """Run `jobs` on `submission`. With `decode=False` the payloads stay as received, to be
+        decoded where they are judged (the grader does that in its limited judging process)."""
         probes = self.probes
         for name, _ in jobs:
             if name not in probes:
@@ -165,16 +262,17 @@ class SandboxHost:
             "jobs": [list(j) for j in jobs],
             "limits": limits.__dict__,
         }
+        message = frames.pack_json(request)
+        if len(message) - 8 > MAX_REQUEST_BYTES:  # the host would refuse it, and stop
+            return self._refused(jobs, f"the module is too large to run ({len(submission.source)} characters)")
         try:
-            self._send(frames.pack_json(request))
+            self._send(message)
         except (BrokenPipeError, OSError):
             return self._host_lost(jobs, "the sandbox host was not running")
         deadline = time.monotonic() + limits.submission_seconds + REPLY_MARGIN_SECONDS
         frame = self._read_frame(deadline)
         if frame is None:
             return self._host_lost(jobs, "the sandbox host stopped answering while running this submission")
-        from autograder import wire  # torch: imported once data comes back, not at start-up
-
         header = json.loads(frame)
         outcomes: dict = {}
         for job in header.get("jobs", []):
@@ -182,8 +280,8 @@ class SandboxHost:
             outcome = ProbeOutcome(
                 probe=job["probe"],
                 device=job["device"],
-                status=job.get("status", "not run"),
-                error=job.get("error"),
+                status=job.get("status", ProbeStatus.NOT_RUN),
+                error=received_error(job.get("error")),
                 seconds=job.get("seconds"),
             )
             if job.get("payload"):
@@ -191,10 +289,12 @@ class SandboxHost:
                 blob = self._read_frame(deadline)
                 if text is None or blob is None:
                     return self._host_lost(jobs, "the sandbox host stopped in the middle of its answer")
+                outcome.payload, outcome.max_bytes = (text, blob), limits.data_mb * 2**20
                 try:
-                    outcome.data = wire.decode(text, blob, max_bytes=limits.data_mb * 2**20)
+                    if decode:
+                        outcome.data  # noqa: B018  (decodes now)
                 except frames.DataError as exc:
-                    outcome.status = "invalid"
+                    outcome.status = ProbeStatus.INVALID
                     outcome.error = {
                         "type": "invalid",
                         "message": f"the probe's data was rejected: {exc}",
@@ -203,12 +303,20 @@ class SandboxHost:
             outcomes[key] = outcome
         return SandboxRun(
             outcomes=outcomes,
-            import_info=header.get("import"),
-            output=header.get("output") or {},
-            events=header.get("events") or [],
-            internal=header.get("internal"),
+            import_info=received_import(header.get("import")),
+            output=received_output(header.get("output")),
+            events=received_events(header.get("events")),
+            internal=text.clean(header["internal"], text.MAX_NOTE_CHARS) if header.get("internal") else None,
             seconds=header.get("seconds") or 0.0,
         )
+
+    def _refused(self, jobs, message: str) -> SandboxRun:
+        """A submission the host must not be sent: its probes are invalid, the host keeps running."""
+        outcomes = {
+            (n, d): ProbeOutcome(n, d, "invalid", error={"type": "invalid", "message": message, "traceback": ""})
+            for n, d in jobs
+        }
+        return SandboxRun(outcomes=outcomes, import_info=None, events=[{"kind": "refused", "message": message}])
 
     def _host_lost(self, jobs, message: str) -> SandboxRun:
         """The host died or hung during one submission: that submission crashed, a new host starts."""

@@ -24,12 +24,14 @@ import traceback
 
 from autograder import frames
 from autograder.probing import load_probe_modules
-from autograder.sandbox import child, isolation, namespaces
+from autograder.sandbox import child, isolation, namespaces, protocol
+from autograder.sandbox.protocol import ProbeStatus
 from autograder.wire import MAX_JSON_BYTES
 
 MAX_REQUEST_BYTES = 32 * 2**20
 SETUP_SECONDS = 30.0  # from fork to the first student statement: our own work only
 WATCH_INTERVAL = 0.1
+PAYLOAD_BUDGET_FACTOR = 2  # a submission's results together: twice what one probe may return
 
 
 def _describe_exit(status: int | None) -> str:
@@ -100,6 +102,11 @@ class Supervisor:
         self.internal: str | None = None
         self.max_frame = int(self.limits["data_mb"]) * 2**20 + MAX_JSON_BYTES
         self.baseline_rss = isolation.resident_bytes([os.getpid()])
+        self.protocol_error = "malformed frames"
+        self.payload_bytes = 0  # what this submission's kept results hold, in bytes
+        self.payload_budget = PAYLOAD_BUDGET_FACTOR * int(self.limits["data_mb"]) * 2**20
+        self.last_result: int | None = None  # the job the current child reported last
+        self.voided: dict[int, int] = {}  # job -> times its result was voided
 
     def run(self) -> list[bytes]:
         started = time.monotonic()
@@ -112,17 +119,22 @@ class Supervisor:
             if not pending and self.import_info is not None:
                 break  # (with no jobs at all, one child still runs: to report the import)
             if time.monotonic() >= self.deadline:
-                self._finish_pending("timed out", "the submission's time limit ran out before this ran")
+                self._finish_pending(ProbeStatus.TIMED_OUT, "the submission's time limit ran out before this ran")
                 self.events.append({"kind": "submission timeout", "seconds": self.limits["submission_seconds"]})
                 break
             if not self._run_child(pending):
                 break
         if self.internal is not None:
-            self._finish_pending("internal", self.internal)
+            self._finish_pending(ProbeStatus.INTERNAL, self.internal)
         header = {
             "import": self.import_info,
             "jobs": [
-                {"probe": n, "device": d, **(self.results[i] or {"status": "not run"}), "payload": i in self.payloads}
+                {
+                    "probe": n,
+                    "device": d,
+                    **(self.results[i] or {"status": ProbeStatus.NOT_RUN}),
+                    "payload": i in self.payloads,
+                }
                 for i, (n, d) in enumerate(self.jobs)
             ],
             "output": self.output.summary(),
@@ -147,17 +159,20 @@ class Supervisor:
         data_r, data_w = os.pipe()
         out_r, out_w = os.pipe()
         jobs = [list(self.jobs[i]) for i in indices]
+        nonce = protocol.new_nonce()
+        isolation.GUARDS.before_fork(self.limits["memory_mb"])  # its memory cgroup, where there are any
         pid = os.fork()
         if pid == 0:  # the child: never returns
             os.close(data_r)
             os.close(out_r)
-            child.run(self.request, jobs, self.probes, workdir, data_w, out_w, self.plan)
+            child.run(self.request, jobs, self.probes, workdir, data_w, out_w, nonce, self.plan)
         os.close(data_w)
         os.close(out_w)
         try:
-            return self._watch(pid, indices, data_r, out_r)
+            return self._watch(pid, indices, data_r, out_r, protocol.Expect(nonce, len(indices)))
         finally:
             isolation.kill_tree(group=pid)
+            isolation.GUARDS.after_child()
             self._drain(out_r)
             os.close(data_r)
             os.close(out_r)
@@ -174,8 +189,11 @@ class Supervisor:
                 return
             self.output.add(data)
 
-    def _watch(self, pid: int, indices: list[int], data_r: int, out_r: int) -> bool:
+    def _watch(self, pid: int, indices: list[int], data_r: int, out_r: int, expect: protocol.Expect) -> bool:
         reader = frames.FrameReader(self.max_frame)
+        self.last_result = None
+        self.child_results: list[int] = []  # every job this child reported, in order
+        self.nonce_known = False  # whether a frame that broke the protocol carried the nonce
         selector = selectors.DefaultSelector()
         selector.register(data_r, selectors.EVENT_READ, "data")
         selector.register(out_r, selectors.EVENT_READ, "out")
@@ -220,43 +238,67 @@ class Supervisor:
                         eof = True
                         continue
                     for frame in reader.feed(data):
+                        try:
+                            message = expect.frame(frame)
+                        except protocol.ProtocolError as exc:
+                            ended_by, self.protocol_error = "protocol", str(exc)
+                            self.nonce_known = exc.knew_nonce
+                            break
                         if awaiting is not None:
                             job, parts, info = awaiting
-                            parts.append(frame)
+                            parts.append(message)
                             if len(parts) == 2:
-                                self.payloads[job] = (parts[0], parts[1])
+                                size = len(parts[0]) + len(parts[1])
+                                if self.payload_bytes + size > self.payload_budget:
+                                    # every probe may hand back data_mb, not every probe at once
+                                    message = (
+                                        "this submission's results together are larger than "
+                                        f"{self.payload_budget // 2**20} MB"
+                                    )
+                                    info = {
+                                        "status": ProbeStatus.INVALID,
+                                        "error": {"type": "invalid", "message": message},
+                                    }
+                                    info["error"]["traceback"] = ""
+                                else:
+                                    self.payloads[job] = (parts[0], parts[1])
+                                    self.payload_bytes += size
                                 self.results[job] = info
+                                self.last_result = job
+                                self.child_results.append(job)
                                 awaiting, current = None, None
                             continue
-                        message = json.loads(frame)
-                        kind = message.get("e") if isinstance(message, dict) else None
-                        if kind == "import":
+                        kind = message["e"]
+                        if kind == protocol.IMPORT:
                             phase, phase_deadline = "import", time.monotonic() + float(self.limits["probe_seconds"])
-                        elif kind == "imported" and phase == "import":
+                        elif kind == protocol.IMPORTED:
                             if self.import_info is None:
                                 self.import_info = {
                                     "notes": message.get("notes", []),
                                     "present": message.get("present", []),
                                 }
                             phase, phase_deadline = "ready", self.deadline
-                        elif kind == "start" and phase in ("ready", "job") and current is None:
-                            current = indices[int(message["job"])]
+                        elif kind == protocol.START:
+                            self.last_result = None
+                            current = indices[message["job"]]
                             spec = self.probes[self.jobs[current][0]]
                             phase = "job"
                             phase_deadline = time.monotonic() + float(spec.timeout or self.limits["probe_seconds"])
-                        elif kind == "done" and current is not None and indices[int(message["job"])] == current:
-                            info = {"status": "ok" if message.get("ok") else "error", "seconds": message.get("seconds")}
+                        elif kind == protocol.DONE:
+                            info = {
+                                "status": ProbeStatus.OK if message.get("ok") else ProbeStatus.ERROR,
+                                "seconds": message.get("seconds"),
+                            }
                             if message.get("ok"):
                                 awaiting = (current, [], info)
                             else:
                                 info["error"] = message.get("error")
                                 self.results[current] = info
+                                self.last_result = current
+                                self.child_results.append(current)
                                 current = None
-                        elif kind == "finished" and current is None and awaiting is None:
+                        elif kind == protocol.FINISHED:
                             phase = "finished"
-                        else:
-                            ended_by = "protocol"
-                            break
                     if ended_by:
                         break
                 if ended_by or phase == "finished" or eof:
@@ -267,9 +309,30 @@ class Supervisor:
             selector.close()
 
         status = self._wait_exit(pid, patient=ended_by is None)
+        if ended_by is None and phase != "finished" and isolation.GUARDS.oom_killed():
+            ended_by = "memory"  # the kernel's OOM killer, in the child's memory cgroup
         if phase == "finished":
             return True
         return self._account(phase, current, indices, ended_by, status)
+
+    def _void(self, job: int, how: str) -> bool:
+        dropped = self.payloads.pop(job, None)
+        if dropped is not None:
+            self.payload_bytes -= len(dropped[0]) + len(dropped[1])
+        self.voided[job] = self.voided.get(job, 0) + 1
+        name, device = self.jobs[job]
+        if self.voided[job] == 1:
+            self.results[job] = None
+            self.events.append({"kind": "voided", "probe": name, "device": device, "message": how})
+        else:
+            message = (
+                "the process ended right after this check reported, twice, so its report was not trusted "
+                f"(something other than the probe may have written it): {how}"
+            )
+            error = {"type": "invalid", "message": message, "traceback": ""}
+            self.results[job] = {"status": ProbeStatus.INVALID, "error": error}
+            self.events.append({"kind": "invalid", "probe": name, "device": device, "message": message})
+        return True
 
     def _wait_exit(self, pid: int, patient: bool) -> int | None:
         """The child's exit status; give it a moment to exit on its own unless we are ending it."""
@@ -301,7 +364,7 @@ class Supervisor:
             how = f"it started more than {self.limits['processes']} processes and was stopped"
         if phase == "setup":
             if ended_by == "timeout" and time.monotonic() >= self.deadline:
-                self._finish_pending("timed out", "the submission's time limit ran out")
+                self._finish_pending(ProbeStatus.TIMED_OUT, "the submission's time limit ran out")
                 return False
             self.internal = f"the sandbox could not start ({how})"
             return False
@@ -317,16 +380,32 @@ class Supervisor:
                     else f"importing the module ended the process: {how}"
                 ),
             }
-            self._finish_pending("not run", self.import_info["message"])
+            self._finish_pending(ProbeStatus.NOT_RUN, self.import_info["message"])
             self.events.append({"kind": "import " + self.import_info["failed"], "message": self.import_info["message"]})
             return False
+        if ended_by == "protocol" and self.nonce_known:
+            # Frames out of place with the run's nonce: a writer that knew it could have sent
+            # what was accepted before too, so nothing this child reported is trusted; each
+            # result runs again, once, in a fresh child.
+            for job in self.child_results:
+                self._void(job, f"the channel was written out of order ({self.protocol_error})")
+            if current is None:
+                return True
+        elif ended_by == "protocol" and current is None:
+            self.events.append({"kind": "invalid", "message": self.protocol_error})
+            return True
+        elif current is None and self.last_result is not None:
+            # Ended right after a result, before the next probe or the end: the probe runner
+            # never does that, but code that wrote a result on its channel and then stopped
+            # the process would. That result is run again in a fresh child, once.
+            return self._void(self.last_result, how)
         if current is None:
             # between probes: the student's code cannot run here unless a probe left a thread
             self.events.append({"kind": "crash", "message": f"between probes: {how}"})
             pending = [i for i in indices if self.results[i] is None]
             if pending:
                 self.results[pending[0]] = {
-                    "status": "crashed",
+                    "status": ProbeStatus.CRASHED,
                     "error": {"type": "crashed", "message": how, "traceback": ""},
                 }
             return True
@@ -337,13 +416,17 @@ class Supervisor:
                 message = f"the submission's time limit of {self.limits['submission_seconds']} s ran out"
             else:
                 message = f"it took longer than {seconds} s (an endless loop?)"
-            status_word = "timed out"
+            status_word = ProbeStatus.TIMED_OUT
         elif ended_by == "protocol":
-            message, status_word = "the sandbox received malformed data from this run", "invalid"
+            message = (
+                "the sandbox received data this probe did not send "
+                f"({self.protocol_error}): something in the submission wrote to the grader's channel"
+            )
+            status_word = ProbeStatus.INVALID
         elif ended_by in ("memory", "processes"):
-            message, status_word = how, "crashed"
+            message, status_word = how, ProbeStatus.CRASHED
         else:
-            message, status_word = how, "crashed"
+            message, status_word = how, ProbeStatus.CRASHED
         self.results[current] = {
             "status": status_word,
             "error": {"type": status_word, "message": message, "traceback": ""},
@@ -429,7 +512,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when the host stops
 
     def send(reply: list[bytes]) -> None:
-        protocol_out.write(b"".join(reply))
+        for frame in reply:  # one at a time: no second copy of a large reply
+            protocol_out.write(frame)
         protocol_out.flush()
 
     init = json.loads(frames.read_frame(protocol_in, MAX_REQUEST_BYTES))
@@ -443,6 +527,7 @@ def main() -> None:
             importlib.import_module(module)
         probes = load_probe_modules(init["probe_files"])
         plan, mode, downgrades = choose_sandbox(init.get("sandbox", "auto"), os.getcwd())
+        downgrades += isolation.GUARDS.setup()  # seccomp filter, memory cgroups
     except BaseException:
         send([frames.pack_json({"ready": False, "error": traceback.format_exc(limit=5)})])
         return
@@ -454,6 +539,7 @@ def main() -> None:
                     "pid": os.getpid(),
                     "sandbox": mode,
                     "downgrades": downgrades,
+                    "kernel": isolation.GUARDS.describe(),
                     "probes": {n: {"takes_device": s.takes_device, "timeout": s.timeout} for n, s in probes.items()},
                 }
             )

@@ -202,3 +202,90 @@ def reap() -> None:
             return
         if pid == 0:
             return
+
+
+class KernelGuards:
+    """What the kernel enforces beyond rlimits, set up once per host: a seccomp filter loaded in
+    every sandbox child, and a memory cgroup per child where the host may create one. Each
+    facility that cannot be had here is named in `downgrades`; the host carries on without it."""
+
+    def __init__(self) -> None:
+        self.filter = None  # seccomp.Filter
+        self.cgroups = None  # cgroups.MemoryCgroups
+        self.current = None  # the cgroup made for the child about to be forked
+        self.downgrades: list[str] = []
+
+    def setup(self) -> list[str]:
+        from autograder.sandbox import cgroups, seccomp
+
+        if not IS_LINUX:
+            self.downgrades = ["no seccomp filter and no memory cgroup: they need Linux"]
+            return self.downgrades
+        try:
+            self.filter = seccomp.compile_filter()
+            _check_filter(self.filter)
+        except seccomp.SeccompUnavailable as exc:
+            self.filter = None
+            self.downgrades.append(f"no seccomp filter: {exc.strerror or exc}")
+        try:
+            self.cgroups = cgroups.detect()
+        except cgroups.CgroupUnavailable as exc:
+            self.downgrades.append(f"memory is watched by sampling, not counted by the kernel: {exc.strerror or exc}")
+        return self.downgrades
+
+    def describe(self) -> dict:
+        return {
+            "seccomp": self.filter is not None,
+            "memory": self.cgroups.describe() if self.cgroups is not None else "watchdog",
+        }
+
+    # in the host, around each child
+    def before_fork(self, memory_mb: int) -> None:
+        """A fresh cgroup for the next child, limited to the submission's memory."""
+        self.after_child()
+        if self.cgroups is not None:
+            self.current = self.cgroups.create(int(memory_mb) * 2**20)
+
+    def oom_killed(self) -> bool:
+        return self.current is not None and self.current.oom_killed()
+
+    def after_child(self) -> None:
+        current, self.current = self.current, None
+        if current is not None:
+            current.remove()
+
+    # in the sandbox child
+    def join(self) -> None:
+        """First thing in a child: into its cgroup, before it allocates anything of its own."""
+        if self.current is not None:
+            self.current.join()
+
+    def lock_down(self) -> None:
+        """Last thing before student code: the seccomp filter, for this process and all it starts."""
+        if self.filter is not None:
+            self.filter.load()
+
+
+def _check_filter(filter_) -> None:
+    """Load the filter in a throwaway child and check that it refuses what it should."""
+    import errno as _errno
+
+    from autograder.sandbox.seccomp import SeccompUnavailable
+
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            filter_.load()
+            try:
+                os.close(os.memfd_create("blockgrade-check"))
+            except OSError as exc:
+                code = 0 if exc.errno == _errno.EPERM else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+        raise SeccompUnavailable(0, "the kernel did not apply the seccomp filter")
+
+
+GUARDS = KernelGuards()  # the host's, set up in its main(); forked children inherit it

@@ -13,7 +13,13 @@ kernel ends everything it started.
   drops to an unprivileged uid of its own and sets no_new_privs.
 - `user` mode (an unprivileged user on a kernel that allows user namespaces): the child is
   root of a new user namespace mapped to the grader's uid, and drops every capability once its
-  root is built.
+  root is built. Asked of a grader running as root, the namespace's root is mapped to an
+  unprivileged uid of the child's own instead (never to the machine's root): a process still
+  in the parent namespace writes the mapping, and the child takes that uid once its root is built.
+
+In root mode and in user mode as root each child gets a uid of its own (derived from its pid
+outside), so nothing kept per uid by the kernel (keyrings, process counts) is shared between
+two submissions.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ import os
 import platform
 import signal
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from autograder.sandbox.isolation import _LIBC, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, prctl
+
+b"x".decode("unicode_escape")  # loaded now: while a root is built, the interpreter's files may be out of reach
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -60,7 +68,7 @@ _STATVFS_TO_MOUNT = {
 
 DEVICE_NODES = ("null", "zero", "full", "random", "urandom")
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys", "/opt/conda")
-SANDBOX_UID_BASE = 200_000  # root mode: each host's children run as a uid of their own above this
+SANDBOX_UID_BASE = 200_000  # root mode (and user mode as root): each child runs as BASE + its pid outside
 
 
 class NamespaceError(OSError):
@@ -75,8 +83,9 @@ class Plan:
     mountpoint: str  # an empty directory where the new root is mounted (in the child's namespace)
     binds: tuple[str, ...]  # paths visible read-only, outermost first
     devices: tuple[str, ...]  # /dev nodes passed through (null, zero, ..., nvidia*)
-    uid: int  # root mode: the uid to drop to; user mode: the grader's uid (mapped to 0 inside)
+    uid: int  # root mode: the uid to drop to; user mode: the uid outside that 0 inside maps to
     gid: int
+    privileged: bool = False  # built by root: each child gets a fresh unprivileged uid in `enter`
     tmp_mb: int = 64
     extra: dict = field(default_factory=dict)
 
@@ -154,12 +163,14 @@ def device_nodes() -> list[str]:
 
 
 def make_plan(mode: str, package_dir: str, mountpoint: str, tmp_mb: int = 64) -> Plan:
-    if mode == "root":
-        uid = SANDBOX_UID_BASE + os.getpid() % 100_000
+    privileged = os.geteuid() == 0
+    if mode == "root" or privileged:
+        uid = SANDBOX_UID_BASE + os.getpid() % 100_000  # replaced per child by `enter`
         gid = uid
     else:
         uid, gid = os.getuid(), os.getgid()
-    return Plan(mode, mountpoint, tuple(visible_paths(package_dir)), tuple(device_nodes()), uid, gid, tmp_mb)
+    binds = tuple(visible_paths(package_dir))
+    return Plan(mode, mountpoint, binds, tuple(device_nodes()), uid, gid, privileged=privileged, tmp_mb=tmp_mb)
 
 
 # -------------------------------------------------------------------- in the sandbox child
@@ -181,7 +192,9 @@ def _mount_flags(path: str) -> int:
 
 def _submounts(target: str) -> list[str]:
     points = []
-    with open("/proc/self/mountinfo") as f:
+    # while the root is built /proc is not mounted yet; the old root's shows the same (our) view
+    info = "/proc/self/mountinfo" if os.path.exists("/proc/self/mountinfo") else "/.old-root/proc/self/mountinfo"
+    with open(info) as f:
         for line in f:
             point = line.split()[4].encode().decode("unicode_escape")
             if point == target or point.startswith(target.rstrip("/") + "/"):
@@ -207,11 +220,17 @@ def _bind_read_only(source: str, target: str) -> None:
             umount(point)
 
 
-def enter(plan: Plan) -> None:
+def enter(plan: Plan) -> Plan:
     """Called in the sandbox child (its own session). Returns only in a grandchild that is PID 1
-    of new namespaces; the child in between waits for it and exits as it did."""
+    of new namespaces; the child in between waits for it and exits as it did. Returns the plan
+    with the uid this child runs as (a fresh one when the grader is root)."""
+    if plan.privileged:
+        uid = SANDBOX_UID_BASE + os.getpid()  # unique among live children, new for each one
+        plan = replace(plan, uid=uid, gid=uid)
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
-    if plan.mode == "user":
+    if plan.mode == "user" and plan.privileged:
+        _unshare_mapped_by_parent(flags | CLONE_NEWUSER, plan.uid, plan.gid)
+    elif plan.mode == "user":
         unshare(flags | CLONE_NEWUSER)
         _write("/proc/self/setgroups", "deny")
         _write("/proc/self/uid_map", f"0 {plan.uid} 1")
@@ -222,6 +241,43 @@ def enter(plan: Plan) -> None:
     if pid:
         _relay_exit(pid)
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the child in between dies with the host; so does this
+    return plan
+
+
+def _unshare_mapped_by_parent(flags: int, uid: int, gid: int) -> None:
+    """unshare(flags) with a new user namespace whose root is `uid`/`gid` outside. Only a process
+    left in the parent namespace with CAP_SETUID may write a mapping to another uid than the
+    creator's, so a helper forked first writes it."""
+    go_r, go_w = os.pipe()
+    done_r, done_w = os.pipe()
+    target = os.getpid()
+    helper = os.fork()
+    if helper == 0:
+        code = 1
+        try:
+            os.close(go_w)
+            os.close(done_r)
+            if os.read(go_r, 1) == b"u":
+                _write(f"/proc/{target}/setgroups", "deny")
+                _write(f"/proc/{target}/uid_map", f"0 {uid} 1")
+                _write(f"/proc/{target}/gid_map", f"0 {gid} 1")
+                os.write(done_w, b"m")
+                code = 0
+        finally:
+            os._exit(code)
+    os.close(go_r)
+    os.close(done_w)
+    try:
+        os.setgroups([])  # the machine's root's groups must not come along (no setgroups inside)
+        unshare(flags)
+        os.write(go_w, b"u")
+        mapped = os.read(done_r, 1) == b"m"
+    finally:
+        os.close(go_w)
+        os.close(done_r)
+        os.waitpid(helper, 0)
+    if not mapped:
+        raise NamespaceError(0, "the user namespace could not be mapped to an unprivileged uid")
 
 
 def _relay_exit(pid: int) -> None:
@@ -247,24 +303,52 @@ def _relay_exit(pid: int) -> None:
 
 
 def build_root(plan: Plan) -> str:
-    """Mount the whitelisted root and switch to it; returns the work directory's path."""
+    """Mount the whitelisted root and switch to it; returns the work directory's path.
+
+    The new root is a tmpfs at `plan.mountpoint`, made the process's root at once (the old
+    root stays reachable at /.old-root until it is built, then goes)."""
+    old = "/.old-root"
     mount(None, "/", None, MS_REC | MS_PRIVATE)
-    new = plan.mountpoint
-    mount("blockgrade", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    owner = "uid=0,gid=0"  # the namespace's root (the machine's root in root mode)
+    mount("blockgrade", plan.mountpoint, "tmpfs", MS_NOSUID | MS_NODEV, f"size=1m,mode=0755,{owner}")
+    os.chdir(plan.mountpoint)
+    sources = {p: old + p for p in [*plan.binds, *(f"/dev/{n}" for n in plan.devices)]}
+    handles: list[int] = []
+    try:
+        if plan.mode == "user" and plan.privileged:
+            # The machine's root, unmapped in this namespace, can reach what is bound but cannot
+            # create files here; the namespace's root (an unprivileged uid outside) can create
+            # files but not reach /root or other private folders. So: a handle on each source
+            # first, then become the namespace's root, then bind through the handles.
+            for path in sources:
+                handles.append(os.open(path, os.O_PATH | os.O_CLOEXEC))
+                sources[path] = f"{old}/proc/self/fd/{handles[-1]}"
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        os.mkdir(old[1:])
+        pivot_root(".", old[1:])
+        os.chdir("/")
+        return _build_root(plan, sources, owner, old)
+    finally:
+        for fd in handles:  # a handle on a folder outside would be a way out: none stays open
+            os.close(fd)
+
+
+def _build_root(plan: Plan, sources: dict[str, str], owner: str, old: str) -> str:
     # The private /tmp first, the binds after: an interpreter, a virtual environment or the
     # engine that lives under /tmp (a clone in /tmp) must stay visible, not be hidden by it.
-    os.makedirs(new + "/tmp", exist_ok=True)
-    mount("blockgrade-tmp", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={plan.tmp_mb}m,mode=1777")
+    os.makedirs("/tmp", exist_ok=True)
+    mount("blockgrade-tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={plan.tmp_mb}m,mode=1777,{owner}")
     for path in plan.binds:
-        _bind_read_only(path, new + path)
-    dev = new + "/dev"
+        _bind_read_only(sources[path], path)
+    dev = "/dev"
     os.makedirs(dev, exist_ok=True)
-    mount("blockgrade-dev", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755")
+    mount("blockgrade-dev", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, f"size=64k,mode=0755,{owner}")
     for node in plan.devices:
         open(f"{dev}/{node}", "w").close()
-        mount(f"/dev/{node}", f"{dev}/{node}", None, MS_BIND)
+        mount(sources[f"/dev/{node}"], f"{dev}/{node}", None, MS_BIND)
     os.makedirs(f"{dev}/shm")
-    mount("blockgrade-shm", f"{dev}/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
+    mount("blockgrade-shm", f"{dev}/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size=16m,mode=1777,{owner}")
     for name, target in (
         ("fd", "/proc/self/fd"),
         ("stdin", "/proc/self/fd/0"),
@@ -272,22 +356,17 @@ def build_root(plan: Plan) -> str:
         ("stderr", "/proc/self/fd/2"),
     ):
         os.symlink(target, f"{dev}/{name}")
-    os.makedirs(new + "/proc", exist_ok=True)
-    try:
-        mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
-    except NamespaceError:  # inside some containers a fresh proc cannot be mounted: then none at all
-        mount("blockgrade-noproc", new + "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k")
     work = "/tmp/work"
-    os.makedirs(new + work, mode=0o700)
+    os.makedirs(work, mode=0o700)
     if plan.mode == "root":
-        os.chown(new + work, plan.uid, plan.gid)
-    old = new + "/.old-root"
-    os.makedirs(old)
-    os.chdir(new)
-    pivot_root(".", ".old-root")
-    os.chdir("/")
-    umount("/.old-root")
-    os.rmdir("/.old-root")
+        os.chown(work, plan.uid, plan.gid)
+    os.makedirs("/proc", exist_ok=True)
+    try:
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+    except NamespaceError:  # inside some containers a fresh proc cannot be mounted: then none at all
+        mount("blockgrade-noproc", "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k")
+    umount(old)
+    os.rmdir(old)
     mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     return work
 

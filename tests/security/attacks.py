@@ -9,6 +9,7 @@ namespaces hold them (never in the basic sandbox, where they would get through).
 
 from __future__ import annotations
 
+import os
 import textwrap
 from dataclasses import dataclass, field
 
@@ -54,6 +55,25 @@ def _forge():
             try:
                 with open(os.path.join(place, name), "w") as f:
                     f.write(json.dumps(fake) if name.endswith("json") else "forged")
+            except OSError:
+                pass
+"""
+
+
+FORGE_FRAMES = """
+def _forge_frames():
+    import json, os, struct
+    def frame(obj):
+        data = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+        return struct.pack(">Q", len(data)) + data
+    forged = b"".join(frame(m) for m in (
+        {"e": "import"}, {"e": "imported", "notes": [], "present": ["MySequential"]},
+        {"e": "start", "job": 0}, {"e": "done", "job": 0, "ok": True, "seconds": 0.0, "sizes": [2, 0]}, b"{}", b"",
+    ))
+    for fd in sorted(int(x) for x in os.listdir("/proc/self/fd")):
+        if fd > 2:
+            try:
+                os.write(fd, forged)
             except OSError:
                 pass
 """
@@ -170,9 +190,10 @@ def attacks(marker: str, port: int) -> list[Attack]:
                 raise RuntimeError(f"started {{len(children)}} processes")
                 """
             ),
-            # root mode: RLIMIT_NPROC refuses the forks (an error in the student's code); user
-            # namespaces: the host's watchdog stops the tree (a crash)
-            status={"root": "graded", "user": "crashed"},
+            # root mode, and user mode run by root (a fresh unprivileged uid per child):
+            # RLIMIT_NPROC refuses the forks (an error in the student's code); user namespaces of an
+            # unprivileged grader: the host's watchdog stops the tree (a crash)
+            status={"root": "graded", "user": "graded" if os.geteuid() == 0 else "crashed"},
             modes=NAMESPACES,  # kept off a developer's machine where only the watchdog would hold
         ),
         Attack(
@@ -230,6 +251,16 @@ def attacks(marker: str, port: int) -> list[Attack]:
             "kill-everything",
             "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass\n",
             modes=NAMESPACES,  # without namespaces, kill(-1) reaches every process the user owns
+        ),
+        # The data channel: frames made up without the run's nonce are refused wherever they come.
+        Attack("channel-fake-frames", FORGE_FRAMES + _seq("_forge_frames()"), status="crashed"),
+        Attack("channel-fake-frames-at-import", FORGE_FRAMES + "_forge_frames()\n", score=0, status="crashed"),
+        # Judges rebuild the inputs: emptying the probe's input in place passes no check.
+        Attack(
+            "inputs-emptied-in-place",
+            "class MySequential(nn.Module):\n"
+            "    def __init__(self, *modules):\n        super().__init__()\n        self.mods = list(modules)\n"
+            "    def forward(self, X):\n        X.data = X.data[:0]\n        return X\n",
         ),
         Attack(
             "rewrite-the-kit",

@@ -26,8 +26,11 @@ HONEST = ("aaa-honest", "zzz-honest")
 
 
 def namespace_modes_here() -> list[str]:
-    modes = ["root"] if os.geteuid() == 0 else []
-    return [*modes, "user", "basic"]
+    """Hostile code never runs in the basic sandbox as root (it would be the machine's root;
+    the grader refuses it, see test_kernel.py): there, only the namespace modes."""
+    if os.geteuid() == 0:
+        return ["root", "user"]
+    return ["user", "basic"]
 
 
 class Listener:

@@ -1,0 +1,58 @@
+"""A batch no dying worker can stop: when a grading worker is killed mid-batch (as the kernel's
+OOM killer would), the submissions it held are graded again and every submission gets its row."""
+
+import os
+import shutil
+import signal
+import threading
+
+from autograder.grading import grade_batch
+
+
+def _worker_pids() -> list[int]:
+    """Our spawned grading workers: children of this process running multiprocessing's spawn."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                command = f.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and b"spawn_main" in command:
+            found.append(int(entry))
+    return found
+
+
+def test_a_killed_worker_costs_no_submission_its_grade(course, tmp_path):
+    a = course.get("blocks")
+    paths = []
+    for i in range(8):
+        folder = tmp_path / "subs" / f"s{i}"
+        folder.mkdir(parents=True)
+        shutil.copyfile(a.solution_dir / a.module, folder / a.module)
+        paths.append(folder)
+    first = threading.Event()
+    killed: list[int] = []
+
+    def on_result(result):
+        if not first.is_set():
+            first.set()
+            workers = _worker_pids()
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)
+                killed.append(workers[0])
+
+    batch = grade_batch(course, a, paths, tmp_path / "out", workers=2, devices=["cpu"], on_result=on_result)
+    assert killed, "no worker was found to kill"
+    assert not batch.interrupted and batch.count == 8
+    assert sorted(r.name for r in batch.results) == [f"s{i}" for i in range(8)]
+    assert all((r.score, r.status) == (20, "graded") for r in batch.results), [
+        (r.name, r.score, r.status, r.notes) for r in batch.results
+    ]
+    rows = (tmp_path / "out" / "gradebook.csv").read_text().splitlines()
+    assert len(rows) == 9
+    assert not _worker_pids()  # nothing left running
