@@ -35,8 +35,9 @@ def working_file(assignment: Assignment, folder: Path | None = None) -> Path:
     return notebook if notebook.stat().st_mtime > module.stat().st_mtime + NEWER_SECONDS else module
 
 
-def run_check(assignment: Assignment, path: Path, tasks: list[str] | None = None) -> SubmissionResult:
-    with Grader(assignment, "visible", tasks=tasks) as grader:
+def run_check(assignment: Assignment, path: Path, tasks: list[str] | None = None, host=None) -> SubmissionResult:
+    """Grade `path` with the visible suite (on `host`, a SandboxHost already started for it)."""
+    with Grader(assignment, "visible", tasks=tasks, host=host) as grader:
         return grader.grade(path, name=path.name)
 
 

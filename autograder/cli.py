@@ -116,20 +116,30 @@ def _assignment_here(course: Course, key: str | None) -> list[Assignment]:
 @_friendly
 def check(assignment: str | None, tasks: tuple[str, ...], file: Path | None, verbose: bool, root: Path | None) -> None:
     """Run the visible tests and show, task by task, what passes and why not."""
-    from autograder.checking import render, run_check, working_file
+    from autograder.sandbox.client import SandboxHost
 
     course = _course(root, prefer_student=True)
     chosen = _assignment_here(course, assignment)
     if file is not None and len(chosen) != 1:
         raise CatalogError("--file needs one assignment: name it, e.g. `blockgrade check blocks --file my.py`")
-    console = _console()
-    all_passed = True
     for a in chosen:
         for t in tasks:
             a.task(t)
-        path = file if file is not None else working_file(a)
-        result = run_check(a, path, list(tasks) or None)
-        all_passed &= render(result, console, set(tasks) or None, verbose)
+    # The sandbox host (a fresh interpreter importing torch) starts before this process imports
+    # the grader (pytest and the rest): the two overlap instead of following one another.
+    first_host = SandboxHost(chosen[0].probe_files("visible")) if chosen else None
+    try:
+        from autograder.checking import render, run_check, working_file
+
+        console = _console()
+        all_passed = True
+        for i, a in enumerate(chosen):
+            path = file if file is not None else working_file(a)
+            result = run_check(a, path, list(tasks) or None, host=first_host if i == 0 else None)
+            all_passed &= render(result, console, set(tasks) or None, verbose)
+    finally:
+        if first_host is not None:
+            first_host.close()  # closed already by the grader that used it; here if none did
     sys.exit(0 if all_passed else EXIT_FAILED)
 
 

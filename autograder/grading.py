@@ -11,7 +11,9 @@ import contextlib
 import multiprocessing
 import multiprocessing.util
 import os
+import shutil
 import signal
+import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -98,6 +100,7 @@ class Grader:
         sandbox: str = "auto",
         warm_up: bool = False,
         unsafe_basic_as_root: bool = False,
+        host: SandboxHost | None = None,
     ) -> None:
         refuse_basic_as_root(sandbox, unsafe_basic_as_root)
         self.assignment = assignment
@@ -107,8 +110,9 @@ class Grader:
         if self.tasks:
             for t in self.tasks:
                 assignment.task(t)  # an unknown task id is a clear error, not an empty run
-        # The host imports torch in its own process while this one collects the judges.
-        self.host = SandboxHost(assignment.probe_files(suite), sandbox=sandbox, warm_up=warm_up)
+        # The host imports torch in its own process while this one collects the judges. A
+        # caller may have started it already (`check` does, before its own imports).
+        self.host = host or SandboxHost(assignment.probe_files(suite), sandbox=sandbox, warm_up=warm_up)
         try:
             self.judges = JudgeSuite(assignment, suite, devices)
             if _is_root() and not unsafe_basic_as_root:  # "auto" may have fallen back to basic
@@ -206,6 +210,7 @@ class _WorkerConfig:
     devices: tuple[str, ...] | None
     sandbox: str
     unsafe_basic_as_root: bool = False
+    scratch: str | None = None  # the batch's temporary folder: a worker's sandbox host lives there
 
 
 class WorkerStartError(BlockgradeError):
@@ -252,6 +257,10 @@ def _worker_start(config: _WorkerConfig) -> None:
     global _worker_grader, _worker_failure
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, _worker_stop)
+    if config.scratch:
+        # this process's temporary files (its sandbox host's folder) go under the batch's
+        # folder, which the batch removes even when a worker was killed and could not
+        tempfile.tempdir = config.scratch
     try:
         assignment = course_at(Path(config.course_root)).get(config.assignment_id)
         devices = list(config.devices) if config.devices else None
@@ -453,6 +462,7 @@ def grade_batch(
             tuple(devices) if devices else None,
             sandbox,
             unsafe_basic_as_root,
+            tempfile.mkdtemp(prefix="blockgrade-batch-"),
         )
         try:
             with contextlib.closing(_pooled(items, workers, config)) as graded:
@@ -460,6 +470,8 @@ def grade_batch(
                     record(result)
         except KeyboardInterrupt:
             interrupted = True
+        finally:
+            shutil.rmtree(config.scratch, ignore_errors=True)
     # Everything once more, from memory: whatever a submission managed to write while it ran
     # (possible only in the basic sandbox) is overwritten by what the grader decided.
     for result in results:

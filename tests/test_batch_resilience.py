@@ -4,6 +4,7 @@ OOM killer would), the submissions it held are graded again and every submission
 import os
 import shutil
 import signal
+import tempfile
 import threading
 
 from autograder.grading import grade_batch
@@ -27,6 +28,10 @@ def _worker_pids() -> list[int]:
     return found
 
 
+def _scratch() -> set[str]:
+    return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith(("blockgrade-batch-", "blockgrade-host-"))}
+
+
 def test_a_killed_worker_costs_no_submission_its_grade(course, tmp_path):
     a = course.get("blocks")
     paths = []
@@ -35,6 +40,7 @@ def test_a_killed_worker_costs_no_submission_its_grade(course, tmp_path):
         folder.mkdir(parents=True)
         shutil.copyfile(a.solution_dir / a.module, folder / a.module)
         paths.append(folder)
+    scratch_before = _scratch()
     first = threading.Event()
     killed: list[int] = []
 
@@ -56,3 +62,5 @@ def test_a_killed_worker_costs_no_submission_its_grade(course, tmp_path):
     rows = (tmp_path / "out" / "gradebook.csv").read_text().splitlines()
     assert len(rows) == 9
     assert not _worker_pids()  # nothing left running
+    # the killed worker's sandbox host could not remove its folder: the batch removed it
+    assert not (_scratch() - scratch_before), _scratch() - scratch_before
