@@ -128,12 +128,21 @@ def parallel(sub):
     ),
 )
 def replicated(sub):
-    net = attempt(sub.replicate, lambda: nn.Linear(3, 3), 4)
-    if "error" in net:
-        return {"net": net}
-    net = net["value"]
-    return {
-        "net": {"value": True},
-        "children": len(list(net.children())) if isinstance(net, nn.Module) else 0,
-        "rejects_zero": attempt(sub.replicate, lambda: nn.Linear(3, 3), 0),
-    }
+    # replicate is checked on its own: a stand-in nn.Sequential takes MySequential's place meanwhile
+    had, original = "MySequential" in vars(sub), vars(sub).get("MySequential")
+    sub.MySequential = nn.Sequential
+    try:
+        net = attempt(sub.replicate, lambda: nn.Linear(3, 3), 4)
+        if "error" in net:
+            return {"net": net}
+        net = net["value"]
+        return {
+            "net": {"value": True},
+            "children": len(list(net.children())) if isinstance(net, nn.Module) else 0,
+            "rejects_zero": attempt(sub.replicate, lambda: nn.Linear(3, 3), 0),
+        }
+    finally:
+        if had:
+            sub.MySequential = original
+        else:
+            del sub.MySequential
