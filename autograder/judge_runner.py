@@ -205,10 +205,11 @@ def _forget_other_judges(judge_files) -> None:
     drop any such module loaded from another file before collecting ours."""
     ours = {str(path.resolve()) for path in judge_files}
     stems = {"." + path.stem for path in judge_files}
+    names = {path.name for path in judge_files}
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if file and any(name.endswith(stem) for stem in stems) and os.path.realpath(file) not in ours:
-            if os.path.basename(file) in {os.path.basename(p) for p in ours}:
+        if file and any(name.endswith(stem) for stem in stems) and os.path.basename(file) in names:
+            if os.path.realpath(file) not in ours:
                 del sys.modules[name]
 
 

@@ -105,7 +105,6 @@ class Supervisor:
         self.protocol_error = "malformed frames"
         self.payload_bytes = 0  # what this submission's kept results hold, in bytes
         self.payload_budget = PAYLOAD_BUDGET_FACTOR * int(self.limits["data_mb"]) * 2**20
-        self.last_result: int | None = None  # the job the current child reported last
         self.voided: dict[int, int] = {}  # job -> times its result was voided
 
     def run(self) -> list[bytes]:
@@ -191,7 +190,6 @@ class Supervisor:
 
     def _watch(self, pid: int, indices: list[int], data_r: int, out_r: int, expect: protocol.Expect) -> bool:
         reader = frames.FrameReader(self.max_frame)
-        self.last_result = None
         self.child_results: list[int] = []  # every job this child reported, in order
         self.nonce_known = False  # whether a frame that broke the protocol carried the nonce
         selector = selectors.DefaultSelector()
@@ -264,7 +262,6 @@ class Supervisor:
                                     self.payloads[job] = (parts[0], parts[1])
                                     self.payload_bytes += size
                                 self.results[job] = info
-                                self.last_result = job
                                 self.child_results.append(job)
                                 awaiting, current = None, None
                             continue
@@ -279,7 +276,6 @@ class Supervisor:
                                 }
                             phase, phase_deadline = "ready", self.deadline
                         elif kind == protocol.START:
-                            self.last_result = None
                             current = indices[message["job"]]
                             spec = self.probes[self.jobs[current][0]]
                             phase = "job"
@@ -294,7 +290,6 @@ class Supervisor:
                             else:
                                 info["error"] = message.get("error")
                                 self.results[current] = info
-                                self.last_result = current
                                 self.child_results.append(current)
                                 current = None
                         elif kind == protocol.FINISHED:
@@ -394,11 +389,11 @@ class Supervisor:
         elif ended_by == "protocol" and current is None:
             self.events.append({"kind": "invalid", "message": self.protocol_error})
             return True
-        elif current is None and self.last_result is not None:
+        elif current is None and self.child_results:
             # Ended right after a result, before the next probe or the end: the probe runner
             # never does that, but code that wrote a result on its channel and then stopped
             # the process would. That result is run again in a fresh child, once.
-            return self._void(self.last_result, how)
+            return self._void(self.child_results[-1], how)
         if current is None:
             # between probes: the student's code cannot run here unless a probe left a thread
             self.events.append({"kind": "crash", "message": f"between probes: {how}"})
