@@ -82,6 +82,7 @@ class TestResult:
     outcome: str
     score: float
     message: str = ""
+    cause: str | None = None  # the verified cause a judge named (judging.Mistake), for the kit's checks
 
     @property
     def max_score(self) -> float:
@@ -404,7 +405,7 @@ class JudgeSuite:
         )
         if outcome.ok:
             by_id = {t.nodeid: t for t in self.tests}
-            results = [TestResult(by_id[n], o, float(sc), m) for n, o, sc, m in outcome.value["results"]]
+            results = [TestResult(by_id[n], o, float(sc), m, c) for n, o, sc, m, c in outcome.value["results"]]
             return Judgement(results, stopped=outcome.value["stopped"])
         if outcome.status in (limited.TIMED_OUT, limited.OUT_OF_MEMORY):
             stopped = f"Checking this submission's results was stopped: {outcome.detail}."
@@ -435,13 +436,14 @@ class JudgeSuite:
                 )
             record = plugin.records.get(test.nodeid)
             if not test.runs:
-                results.append([test.nodeid, NOT_RUN, 0.0, f"Not run: this runner has no {test.device}."])
+                results.append([test.nodeid, NOT_RUN, 0.0, f"Not run: this runner has no {test.device}.", None])
             elif record is None:
-                results.append([test.nodeid, FAILED, 0.0, "The grader did not run this check."])
+                results.append([test.nodeid, FAILED, 0.0, "The grader did not run this check.", None])
             elif record["outcome"] == PASSED:
-                results.append([test.nodeid, PASSED, test.points, ""])
+                results.append([test.nodeid, PASSED, test.points, "", None])
             else:
-                results.append([test.nodeid, FAILED, 0.0, self.redact(explain.failure(test, record["exc"]))])
+                message, cause = explain.failure(test, record["exc"])
+                results.append([test.nodeid, FAILED, 0.0, self.redact(message), cause])
         return {"results": results, "stopped": stopped}
 
     def _checked(self, outcome: ProbeOutcome) -> ProbeOutcome:
@@ -481,10 +483,13 @@ class _Explainer:
     run: SandboxRun
     _missing: dict = field(default_factory=dict)
 
-    def failure(self, test: JudgeTest, exc: BaseException | None) -> str:
+    def failure(self, test: JudgeTest, exc: BaseException | None) -> tuple[str, str | None]:
+        """The student's text, and the verified cause the judge named (a Mistake's), if any."""
         missing = self.missing_names(test.task)
         if missing:
-            return missing
+            return missing, None
+        # A judge module imports judging, which imports this module: read the attribute, not the class.
+        cause = getattr(exc, "cause", None) if isinstance(exc, AssertionError) else None
         if isinstance(exc, ProbeFailed):
             text = probe_failure_text(exc.outcome)
         elif isinstance(exc, AssertionError):
@@ -493,7 +498,7 @@ class _Explainer:
             text = "This check failed."
         else:
             text = f"The grader could not check your result: {type(exc).__name__}: {exc}"
-        return text + self.hints(test.task, text)
+        return text + self.hints(test.task, text), cause if isinstance(cause, str) else None
 
     def hints(self, task: str, text: str) -> str:
         found = [h.text for h in self.assignment.hints if (h.task in (None, task)) and h.pattern.search(text)]

@@ -16,6 +16,8 @@ write every assert with a message that teaches (`assert ok, "what went wrong and
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -39,6 +41,27 @@ def task(task_id: str, points: float = 0):
     if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
         raise TypeError(f"task {task_id!r}: points must be a non-negative number")
     return getattr(pytest.mark, TASK_MARK)(task_id, points=points)
+
+
+_CAUSE_ID = re.compile(r"[a-z][a-z0-9-]{1,47}")
+
+
+class Mistake(AssertionError):
+    """A failure whose message names its cause: a short id (`"plain-list"`) for the mistake the
+    judge *verified*, not one it suspects. Fail with a plain `assert` (saying what differs: a
+    shape, values at an index, a count) when the data cannot tell the cause apart; raise a
+    Mistake only after checking that the data shows this cause and no other. The kit's corpus
+    test holds every named cause against the mistake each case was written with.
+
+        if got_ids == [first_id] * n:            # the same object n times: verified
+            raise Mistake("reused-instance", f"all {n} modules are one object: call factory() n times")
+    """
+
+    def __init__(self, cause: str, message: str) -> None:
+        if not isinstance(cause, str) or not _CAUSE_ID.fullmatch(cause):
+            raise ValueError(f"a Mistake's cause is a short lowercase id such as 'plain-list', not {cause!r}")
+        super().__init__(message)
+        self.cause = cause
 
 
 def describe(value) -> str:

@@ -9,8 +9,12 @@ what the grader must conclude:
     # expect: full                                              (a correct variant)
     # status: import error                                      (default: graded)
     # feedback: plain Python list                               (must appear in feedback.md)
+    # cause: plain-list                                         (the verified cause judges name)
     # remove: MySequential                                      (drop these names from the solution)
     # whole-file                                                (the case is the whole module)
+
+A judge names a cause only by raising `judging.Mistake(cause, message)`; the causes named for a
+case must be exactly its `# cause:` ids (none for a case without one).
 
 Expected points are for a CPU-only run (the corpus is graded with devices=["cpu"]).
 """
@@ -23,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent / "corpus"
-_HEADER = re.compile(r"^#\s*(mistake|expect|status|feedback|remove|whole-file)\s*:?\s*(.*)$")
+_HEADER = re.compile(r"^#\s*(mistake|expect|status|feedback|cause|remove|whole-file)\s*:?\s*(.*)$")
 
 
 @dataclass
@@ -35,6 +39,7 @@ class Case:
     full: bool = False
     status: str = "graded"
     feedback: list[str] = field(default_factory=list)
+    causes: list[str] = field(default_factory=list)
     remove: list[str] = field(default_factory=list)
     whole_file: bool = False
 
@@ -64,6 +69,8 @@ def parse_case(path: Path) -> Case:
             case.status = value
         elif key == "feedback":
             case.feedback.append(value)
+        elif key == "cause":
+            case.causes += [c.strip() for c in value.split(",") if c.strip()]
         elif key == "remove":
             case.remove += [n.strip() for n in value.split(",") if n.strip()]
         elif key == "whole-file":

@@ -75,6 +75,14 @@ def test_case(graded, assignment, case):
     feedback = (out / result.name / "feedback.md").read_text(encoding="utf-8")
     for phrase in case.feedback:
         assert phrase in feedback, f"{case.mistake}: feedback.md does not say {phrase!r}:\n{feedback}"
+    # A judge names a cause only when it verified it (judging.Mistake): every cause named for
+    # this case must be the case's own, and the case's causes must be named.
+    named = {t.cause for t in result.tests if t.cause}
+    assert named <= set(case.causes), (
+        f"{case.mistake}: feedback names the cause(s) {sorted(named - set(case.causes))}, "
+        f"which are not this case's ({case.causes or 'none'}):\n{details}"
+    )
+    assert set(case.causes) <= named, f"{case.mistake}: no judge named {sorted(set(case.causes) - named)}\n{details}"
 
 
 @pytest.mark.parametrize("assignment", COURSE.assignments, ids=lambda a: a.id)

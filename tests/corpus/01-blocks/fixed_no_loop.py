@@ -1,6 +1,7 @@
 # mistake: forward leaves out the halving loop
 # expect: FixedHiddenMLP=2
 # feedback: skips the loop
+# cause: skips-loop
 class FixedHiddenMLP(nn.Module):
     def __init__(self, in_features=20):
         super().__init__()

@@ -1,6 +1,7 @@
 # mistake: MLP's forward leaves out the ReLU
 # expect: MLP=1
 # feedback: the ReLU between the two layers is missing
+# cause: missing-relu
 class MLP(nn.Module):
     def __init__(self, in_features=20, hidden=256, out_features=10):
         super().__init__()

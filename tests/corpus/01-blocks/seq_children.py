@@ -1,6 +1,7 @@
 # mistake: forward iterates self.children(), which skips a module added twice
 # expect: MySequential=4
-# feedback: self.children() lists a module once
+# feedback: self.children() and sets list a module once
+# cause: shared-runs-once
 class MySequential(nn.Module):
     def __init__(self, *modules):
         super().__init__()

@@ -1,6 +1,7 @@
 # mistake: modules kept in a plain Python list
 # expect: MySequential=3
 # feedback: plain Python list
+# cause: modules-not-registered
 class MySequential(nn.Module):
     def __init__(self, *modules):
         super().__init__()

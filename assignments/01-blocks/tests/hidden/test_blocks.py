@@ -11,6 +11,7 @@ import torch
 from torch.nn import functional as F
 
 from autograder.judging import (
+    Mistake,
     assert_close,
     assert_nonempty,
     assert_same_inputs,
@@ -71,9 +72,11 @@ def test_mlp_forward(mlp_forward, mlp_forward_given):
     Y = unwrap(mlp_forward["Y"], "MLP()(X)")
     assert_same_inputs(mlp_forward["X"], X, "The input X")
     if matches(Y, linear(out, linear(hidden, X))):
-        raise AssertionError("MLP's output is out(hidden(X)): the ReLU between the two layers is missing")
+        raise Mistake("missing-relu", "MLP's output is out(hidden(X)): the ReLU between the two layers is missing")
     if matches(Y, F.relu(linear(out, F.relu(linear(hidden, X))))):
-        raise AssertionError("MLP's output goes through a ReLU after `out`: only the hidden layer's output takes one")
+        raise Mistake(
+            "relu-after-out", "MLP's output goes through a ReLU after `out`: only the hidden layer's output takes one"
+        )
     assert_close(Y, linear(out, F.relu(linear(hidden, X))), "MLP's output differs from out(relu(hidden(X)))")
 
 
@@ -85,10 +88,11 @@ def test_modules_registered(seq_registration):
     'modules are registered under "0", "1", ... like nn.Sequential'
     data = seq_registration
     if data["parameters"] == 0:
-        raise AssertionError(
+        raise Mistake(
+            "modules-not-registered",
             "MySequential(Linear, ReLU, Linear) has no parameters: the modules are not registered. "
-            "Modules kept in a plain Python list are invisible to PyTorch; register each one with "
-            "self.add_module(str(i), module) (or self._modules[str(i)] = module)."
+            "Modules kept in a plain Python list (or any container PyTorch does not track) are invisible "
+            "to it; register each one with self.add_module(str(i), module) (or self._modules[str(i)] = module).",
         )
     assert data["children"] == ["0", "1", "2"], (
         f"MySequential's submodules are named {data['children']}, expected ['0', '1', '2'] "
@@ -109,7 +113,7 @@ def test_sequential_forward(seq_forward, seq_forward_given):
     assert_same_inputs(seq_forward["X"], X, "The input X")
     expected = torch.nn.Sequential(*seq_forward_given["layers"])(X).detach()
     if matches(Y, X):
-        raise AssertionError("MySequential's forward returned its input unchanged: it must run every module")
+        raise Mistake("returns-input", "MySequential's forward returned its input unchanged: it must run every module")
     assert_close(Y, expected, "MySequential's output differs from nn.Sequential's with the same layers")
 
 
@@ -121,9 +125,11 @@ def test_shared_module_runs_twice(seq_shared, seq_shared_given):
     assert_same_inputs(seq_shared["X"], X, "The input X")
     expected = module_linear(shared, F.relu(module_linear(shared, X)))
     if matches(Y, F.relu(module_linear(shared, X))):
-        raise AssertionError(
-            "MySequential(shared, ReLU(), shared) ran `shared` only once: self.children() lists a module "
-            "once even when it was added twice. Iterate over self._modules.values() instead."
+        raise Mistake(
+            "shared-runs-once",
+            "MySequential(shared, ReLU(), shared) ran `shared` only once (its output is relu(shared(X))). "
+            "self.children() and sets list a module once even when it was added twice: iterate over "
+            "self._modules.values() instead.",
         )
     assert_close(Y, expected, "MySequential(shared, ReLU(), shared)(X) should equal shared(relu(shared(X)))")
 
@@ -239,9 +245,11 @@ def test_fixed_forward(fixed_forward, fixed_forward_given):
     H = F.relu(linear(layer, X) @ R)
     no_one = _halve_sum(linear(layer, H))
     if no_one is not None and matches(Y, no_one):
-        raise AssertionError("FixedHiddenMLP's forward leaves out the `+ 1` in relu(X @ rand_weight + 1)")
+        raise Mistake("missing-plus-one", "FixedHiddenMLP's forward leaves out the `+ 1` in relu(X @ rand_weight + 1)")
     if matches(Y, linear(layer, F.relu(linear(layer, X) @ R + 1)).sum()):
-        raise AssertionError("FixedHiddenMLP's forward skips the loop: halve X while X.abs().sum() > 1, then sum")
+        raise Mistake(
+            "skips-loop", "FixedHiddenMLP's forward skips the loop: halve X while X.abs().sum() > 1, then sum"
+        )
     assert_close(Y, expected, "FixedHiddenMLP's output differs from the recipe")
 
 
@@ -348,11 +356,19 @@ def test_replicate_independent(replicate_result):
     "the n modules are independent: factory() is called n times and no parameter is shared"
     data = replicate_result
     unwrap(data["result"], "replicate(factory, 3)")
-    if data["calls"] < 3 or data["distinct_children"] < data["n_children"]:
-        raise AssertionError(
-            f"replicate(factory, 3) called factory() {data['calls']} time(s) and reused the instance, so the copies "
-            "share their parameters: call factory() once for each of the n modules"
+    if data["calls"] == 1 and data["n_children"] > 1 and data["distinct_children"] == 1:
+        raise Mistake(
+            "reused-instance",
+            f"replicate(factory, 3) called factory() once and holds that one instance {data['n_children']} times, "
+            "so the copies share their parameters: call factory() once for each of the n modules",
         )
+    assert data["distinct_children"] == data["n_children"], (
+        f"replicate(factory, 3) holds {data['n_children']} modules but only {data['distinct_children']} distinct "
+        "objects: each of the n modules must be a new one made by factory()"
+    )
+    assert data["calls"] >= 3, (
+        f"replicate(factory, 3) called factory() {data['calls']} time(s): call it once for each of the n modules"
+    )
     assert data["parameters"] > 0, (
         f"replicate(factory, 3) holds {data['n_children']} modules with no parameters: there is nothing to check"
     )
