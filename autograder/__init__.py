@@ -8,3 +8,11 @@ Where things happen:
 """
 
 __version__ = "0.1.0"
+
+import os as _os
+
+# Ask torch whether a GPU exists through NVML, never through the CUDA driver: a process that
+# calls torch.cuda.is_available() the default way can no longer fork children that use CUDA
+# ("Cannot re-initialize CUDA in forked subprocess"), and both the sandbox host and the grader
+# fork theirs. torch reads this at call time, so setting it here covers a torch imported first.
+_os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")

@@ -14,10 +14,11 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder.errors import BlockgradeError
+from autograder.i18n import LANGUAGES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -73,6 +74,24 @@ class Hint:
 
 
 @dataclass(frozen=True)
+class RubricItem:
+    """One thing a written answer earns points for (`[[questions.rubric]]`)."""
+
+    text: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question answered in words and graded by hand (`[[questions]]`; autograder.questions)."""
+
+    id: str
+    prompt: str
+    points: float
+    rubric: tuple[RubricItem, ...] = ()
+
+
+@dataclass(frozen=True)
 class Assignment:
     id: str
     number: int
@@ -85,6 +104,9 @@ class Assignment:
     layout: str  # "source" or "student"
     course_root: Path
     settings: dict = field(default_factory=dict, compare=False, hash=False)
+    questions: tuple[Question, ...] = ()  # written questions, graded by hand
+    # the language its students read (autograder.i18n): its toml's `language`, else course.toml's
+    language: str | None = None
 
     @property
     def slug(self) -> str:
@@ -100,7 +122,23 @@ class Assignment:
 
     @property
     def max_score(self) -> float:
+        """The autograded part: the tasks' points (written questions are `written_points`)."""
         return sum(t.points for t in self.tasks)
+
+    @property
+    def written_points(self) -> float:
+        return sum(q.points for q in self.questions)
+
+    @property
+    def question_ids(self) -> list[str]:
+        return [q.id for q in self.questions]
+
+    def question(self, question_id: str) -> Question:
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        known = ", ".join(self.question_ids) or "none"
+        raise CatalogError(f"{self.id}: no question {question_id!r} (questions: {known})")
 
     def task(self, task_id: str) -> Task:
         for t in self.tasks:
@@ -175,6 +213,8 @@ TOP_LEVEL_KEYS = {
     "tasks": TABLES,
     "hints": TABLES,
     "audit": TABLE,
+    "questions": TABLES,
+    "language": STRING,
 }
 TASK_KEYS = {"id": STRING, "points": NUMBER, "summary": STRING, "names": STRINGS}
 HINT_KEYS = {"match": STRING, "text": STRING, "task": STRING}
@@ -183,6 +223,15 @@ INTEGRITY_KEYS = {"allowed_imports": STRINGS}
 # [[audit.equivalent]]: a mutant `blockgrade audit` may leave alive, and why (autograder.audit)
 AUDIT_KEYS = {"equivalent": TABLES}
 AUDIT_EQUIVALENT_KEYS = {"line": STRING, "mutant": STRING, "reason": STRING}
+# [[questions]]: a question answered in words, graded by hand, with its [[questions.rubric]] items
+QUESTION_KEYS = {"id": STRING, "prompt": STRING, "points": NUMBER, "rubric": TABLES}
+RUBRIC_KEYS = {"text": STRING, "points": NUMBER}
+_QUESTION_ID = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+# a question's id names its notebook cell (beside these), a gradebook column and a file
+RESERVED_QUESTION_IDS = {
+    *("handout", "imports", "submission", "score", "max_score", "status", "written", "flags", "name", "email", "sid")
+}
+RESERVED_QUESTION_PREFIXES = ("about-", "check-", "given-", "prompt-")
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -342,6 +391,11 @@ def load_assignment(folder: Path, layout: str, course_root: Path) -> Assignment:
         if not raw["reason"].strip():
             raise CatalogError(f"{where}: audit.equivalent[{i}].reason must say why the mutant is equivalent")
 
+    questions = _questions(data.get("questions", []), where, tasks, layout)
+    language = data.get("language")
+    if language is not None and language not in LANGUAGES:
+        raise CatalogError(f"{where}: language {language!r} is not one of {', '.join(LANGUAGES)}")
+
     return Assignment(
         id=assignment_id,
         number=int(match.group(1)) if match else 0,
@@ -353,8 +407,61 @@ def load_assignment(folder: Path, layout: str, course_root: Path) -> Assignment:
         folder=folder,
         layout=layout,
         course_root=course_root,
-        settings={k: v for k, v in data.items() if k not in {"tasks", "hints", "limits"}},
+        settings={k: v for k, v in data.items() if k not in {"tasks", "hints", "limits", "questions"}},
+        questions=questions,
+        language=language,
     )
+
+
+def _questions(raw_questions: list[dict], where: str, tasks: list[Task], layout: str) -> tuple[Question, ...]:
+    """[[questions]]: each with an id, a prompt, points and, in the instructor's source, a rubric
+    whose items add up to the points (the student template leaves the rubric out)."""
+    names = {n for t in tasks for n in t.names}
+    questions: list[Question] = []
+    for i, raw in enumerate(raw_questions):
+        check_table(raw, QUESTION_KEYS, where, f"questions[{i}].")
+        _require(raw, ("id", "prompt", "points"), where, f"questions[{i}].")
+        qid = raw["id"]
+        if (
+            not _QUESTION_ID.fullmatch(qid)
+            or len(qid) > 40
+            or qid in RESERVED_QUESTION_IDS
+            or qid.startswith(RESERVED_QUESTION_PREFIXES)
+        ):
+            raise CatalogError(
+                f"{where}: questions[{i}].id {qid!r} must be lower-case words joined by '-' (like 'why-registered'), "
+                f"at most 40 characters, not one of {', '.join(sorted(RESERVED_QUESTION_IDS))} and not starting "
+                f"with {', '.join(RESERVED_QUESTION_PREFIXES)}"
+            )
+        if qid in names:
+            raise CatalogError(f"{where}: questions[{i}].id {qid!r} is also a task's name")
+        if not raw["prompt"].strip():
+            raise CatalogError(f"{where}: question {qid}: prompt is empty")
+        points = _number(raw["points"], where, f"question {qid} points")
+        if points <= 0:
+            raise CatalogError(f"{where}: question {qid}: points must be positive")
+        rubric = []
+        for j, item in enumerate(raw.get("rubric", [])):
+            check_table(item, RUBRIC_KEYS, where, f"questions[{i}].rubric[{j}].")
+            _require(item, ("text", "points"), where, f"questions[{i}].rubric[{j}].")
+            if not item["text"].strip():
+                raise CatalogError(f"{where}: question {qid}: rubric[{j}].text is empty")
+            item_points = _number(item["points"], where, f"question {qid} rubric")
+            rubric.append(RubricItem(text=item["text"], points=item_points))
+        if layout == "source" and not rubric:
+            raise CatalogError(
+                f"{where}: question {qid} needs a rubric: [[questions.rubric]] items with text and points"
+            )
+        if rubric and abs(sum(r.points for r in rubric) - points) > 1e-9:
+            raise CatalogError(
+                f"{where}: question {qid}: its rubric items add up to {sum(r.points for r in rubric):g} points, "
+                f"not the question's {points:g}"
+            )
+        questions.append(Question(id=qid, prompt=raw["prompt"], points=points, rubric=tuple(rubric)))
+    ids = [q.id for q in questions]
+    if len(set(ids)) != len(ids):
+        raise CatalogError(f"{where}: question ids repeat: {ids}")
+    return tuple(questions)
 
 
 @dataclass(frozen=True)
@@ -364,6 +471,7 @@ class Course:
     root: Path
     layout: str
     assignments: tuple[Assignment, ...]
+    language: str | None = None  # course.toml's `language`: every assignment's default
 
     def get(self, key: str) -> Assignment:
         """An assignment by id ('blocks'), folder ('01-blocks') or number ('1')."""
@@ -380,14 +488,40 @@ def _assignment_folders(parent: Path) -> list[Path]:
     return sorted(p for p in parent.iterdir() if (p / ASSIGNMENT_FILE).is_file())
 
 
-def _load_course(root: Path, layout: str, folders: list[Path]) -> Course:
+# course.toml, at the course root: settings for every assignment, checked as strictly as a toml
+COURSE_FILE = "course.toml"
+COURSE_KEYS = {"language": STRING}
+
+
+def load_course_config(root: Path) -> dict:
+    """`root/course.toml` checked (unknown keys and bad values are errors naming the file and
+    the key); {} when there is none."""
+    path = root / COURSE_FILE
+    if not path.is_file():
+        return {}
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"{where}: cannot read: {exc}") from None
+    check_table(data, COURSE_KEYS, where)
+    language = data.get("language")
+    if language is not None and language not in LANGUAGES:
+        raise CatalogError(f"{where}: language {language!r} is not one of {', '.join(LANGUAGES)}")
+    return data
+
+
+def _load_course(root: Path, layout: str, folders: list[Path], config: dict | None = None) -> Course:
+    config = load_course_config(root) if config is None else config
     assignments = tuple(load_assignment(f, layout, root) for f in folders)
+    default = config.get("language")
+    assignments = tuple(replace(a, language=a.language or default) for a in assignments)
     seen: dict[str, Path] = {}
     for a in assignments:
         if a.id in seen:
             raise CatalogError(f"assignment id {a.id!r} is used by {seen[a.id]} and {a.folder}")
         seen[a.id] = a.folder
-    return Course(root=root, layout=layout, assignments=assignments)
+    return Course(root=root, layout=layout, assignments=assignments, language=default)
 
 
 def course_at(root: Path) -> Course | None:
@@ -400,7 +534,8 @@ def course_at(root: Path) -> Course | None:
     if folders := _assignment_folders(root):
         return _load_course(root, "student", folders)
     if (root / ASSIGNMENT_FILE).is_file():
-        return _load_course(root.parent, "student", [root])
+        # a lone copy's parent is not a course: no course.toml is read there
+        return _load_course(root.parent, "student", [root], config={})
     return None
 
 

@@ -12,33 +12,36 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from autograder.catalog import Assignment, CatalogError
+from autograder import choosing
+from autograder.catalog import Assignment
 from autograder.grading import Grader
+from autograder.i18n import _, localize, speaks_assignment
 from autograder.outputs import fmt_points
 from autograder.results import FAILED, NOT_RUN, SubmissionResult
+from autograder.staging import Staged
 
 HINT_CHARS = 160
-NEWER_SECONDS = 1.0
 
 
 def working_file(assignment: Assignment, folder: Path | None = None) -> Path:
-    """The file a student is working on: the module or its notebook, whichever changed last."""
-    folder = folder or assignment.folder
-    module, notebook = folder / assignment.module, folder / assignment.notebook
-    if not module.is_file() and not notebook.is_file():
-        raise CatalogError(f"no {assignment.module} or {assignment.notebook} in {folder}")
-    if not notebook.is_file():
-        return module
-    if not module.is_file():
-        return notebook
-    # the template writes both at once: the notebook wins only once it was saved after the module
-    return notebook if notebook.stat().st_mtime > module.stat().st_mtime + NEWER_SECONDS else module
+    """The file a student is working on: the module or its notebook, the one with the work in
+    it (`choosing.working_file`, which also says why)."""
+    return choosing.working_file(assignment, folder).path
 
 
-def run_check(assignment: Assignment, path: Path, tasks: list[str] | None = None, host=None) -> SubmissionResult:
-    """Grade `path` with the visible suite (on `host`, a SandboxHost already started for it)."""
+def run_check(
+    assignment: Assignment, path: Path | Staged, tasks: list[str] | None = None, host=None, note: str = ""
+) -> SubmissionResult:
+    """Grade `path` (or a module already staged) with the visible suite (on `host`, a
+    SandboxHost already started for it); `note` (which file, and why) heads the notes."""
     with Grader(assignment, "visible", tasks=tasks, host=host) as grader:
-        return grader.grade(path, name=path.name)
+        if isinstance(path, Staged):
+            result = grader.grade_staged(path, path.origin)
+        else:
+            result = grader.grade(path, name=path.name)
+    if note:
+        result.notes.insert(0, note)
+    return result
 
 
 def first_line(message: str) -> str:
@@ -46,7 +49,9 @@ def first_line(message: str) -> str:
     return line if len(line) <= HINT_CHARS else line[: HINT_CHARS - 1] + "…"
 
 
+@speaks_assignment
 def task_rows(result: SubmissionResult, selected: set[str] | None = None) -> list[dict]:
+    """One row per task; verdicts and hints in the active language."""
     rows = []
     for task in result.assignment.tasks:
         if selected and task.id not in selected:
@@ -56,18 +61,18 @@ def task_rows(result: SubmissionResult, selected: set[str] | None = None) -> lis
         ran = [r for r in tests if r.outcome != NOT_RUN]
         not_run = sorted({r.test.device for r in tests if r.outcome == NOT_RUN and r.test.device})
         if failed:
-            verdict = f"failed ({len(failed)} of {len(ran)})"
+            verdict = _("failed ({failed} of {ran})", failed=len(failed), ran=len(ran))
         elif ran:
-            verdict = "passed"
+            verdict = _("passed")
         else:
-            verdict = "not run"
+            verdict = _("not run")
         rows.append(
             {
                 "task": task.id,
                 "points": task.points,
                 "verdict": verdict,
                 "passed": not failed and bool(ran),
-                "hint": first_line(failed[0].message) if failed else "",
+                "hint": first_line(localize(failed[0].message, result.assignment)) if failed else "",
                 "detail": failed[0] if failed else None,
                 "not_run": not_run,
             }
@@ -75,22 +80,29 @@ def task_rows(result: SubmissionResult, selected: set[str] | None = None) -> lis
     return rows
 
 
+@speaks_assignment
 def render(result: SubmissionResult, console: Console, selected: set[str] | None = None, verbose: bool = False) -> bool:
     """Print the per-task table (and the first failure of each task); True if all passed."""
     a = result.assignment
-    console.print(Text.assemble((a.title, "bold"), f": visible tests on {result.origin or result.name}"))
+    console.print(
+        Text.assemble(
+            (localize(a.title, a), "bold"), _(": visible tests on {origin}", origin=result.origin or result.name)
+        )
+    )
     for note in result.notes:
-        console.print(Text(f"  note: {note}", style="yellow"))
+        console.print(Text(_("  note: {note}", note=localize(note, a)), style="yellow"))
     table = Table(show_lines=False)
-    table.add_column("task", style="bold")
-    table.add_column("points", justify="right")
-    table.add_column("result")
-    table.add_column("hint", overflow="fold")
+    table.add_column(_("task"), style="bold")
+    # each column headed by what it holds: the task's points (not what this run earned) and
+    # the first line of its first failure
+    table.add_column(_("worth"), justify="right")
+    table.add_column(_("result"))
+    table.add_column(_("first failure"), overflow="fold")
     rows = task_rows(result, selected)
     for row in rows:
         style = "green" if row["passed"] else "red"
         verdict = row["verdict"] + (
-            f" ({', '.join(row['not_run'])} not run)" if row["not_run"] and row["passed"] else ""
+            _(" ({devices} not run)", devices=", ".join(row["not_run"])) if row["not_run"] and row["passed"] else ""
         )
         table.add_row(Text(row["task"]), fmt_points(row["points"]), Text(verdict, style=style), Text(row["hint"]))
     console.print(table)
@@ -99,21 +111,27 @@ def render(result: SubmissionResult, console: Console, selected: set[str] | None
         detail = row["detail"]
         console.print(
             Text(
-                f"{row['task']}: {detail.test.title}" + (f" [{detail.test.device}]" if detail.test.device else ""),
+                f"{row['task']}: {localize(detail.test.title, a)}"
+                + (f" [{detail.test.device}]" if detail.test.device else ""),
                 style="bold red",
             )
         )
-        console.print(Text(detail.message), soft_wrap=True)
+        console.print(Text(localize(detail.message, a)), soft_wrap=True)
         console.print()
     if verbose and result.output.strip():
-        console.print(Text("What your code printed:", style="bold"))
+        console.print(Text(_("What your code printed:"), style="bold"))
         console.print(Text(result.output), soft_wrap=True)
     if len(failing) > 1 and not verbose:
-        console.print(Text("(blockgrade check -v shows every failure in full)", style="dim"))
+        console.print(Text(_("(blockgrade check -v shows every failure in full)"), style="dim"))
     passed = all(row["passed"] for row in rows)
     total = sum(row["points"] for row in rows if row["passed"])
     console.print(
-        f"{sum(r['passed'] for r in rows)} of {len(rows)} tasks pass the visible tests "
-        f"({fmt_points(total)} of {fmt_points(sum(r['points'] for r in rows))} points if the hidden tests agree)."
+        _(
+            "{passed} of {count} tasks pass the visible tests ({points} of {total} points if the hidden tests agree).",
+            passed=sum(r["passed"] for r in rows),
+            count=len(rows),
+            points=fmt_points(total),
+            total=fmt_points(sum(r["points"] for r in rows)),
+        )
     )
     return passed

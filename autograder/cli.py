@@ -7,7 +7,9 @@ configuration (a clear message, no traceback); 3 an internal error of the kit.
 
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import os
 import sys
 from pathlib import Path
@@ -17,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from autograder import __version__
+from autograder import __version__, i18n
 from autograder.catalog import Assignment, CatalogError, Course, course_at, find_course
 from autograder.errors import BlockgradeError
 
@@ -25,9 +27,27 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 
+# An interpreter that holds torch spends a third of an `import torch` on its way out, most of it
+# in the last garbage collections: the command's objects are frozen first (gc.freeze), so that
+# those collections skip them (the process ends; its memory goes back to the system anyway).
+atexit.register(gc.freeze)
+
 
 def _console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+INSTRUCTOR_EXTRA = "instructor"  # pyproject.toml's extra with the instructor tools
+
+
+def missing_package(module: str) -> str:
+    """What to do when a command needs a package that this install lacks."""
+    return (
+        f"this command needs the Python package `{module.split('.')[0]}`, which is not installed here. "
+        "A student's install holds only what `check` and `submit` need; the instructor tools (grading a "
+        "class, the report, building and exporting) are the kit's extra: in the kit's folder, "
+        f"`pip install -c constraints.txt '.[{INSTRUCTOR_EXTRA}]'`."
+    )
 
 
 def _friendly(command):
@@ -42,6 +62,11 @@ def _friendly(command):
             sys.exit(EXIT_BAD_INPUT)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except ModuleNotFoundError as exc:  # a student's install: the instructor tools are an extra
+            if os.environ.get("BLOCKGRADE_DEBUG") or (exc.name or "").split(".")[0] == "autograder":
+                raise
+            click.echo(f"blockgrade: {missing_package(exc.name or str(exc))}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
         except Exception as exc:  # a bug of ours: say so plainly, traceback only on request
             if os.environ.get("BLOCKGRADE_DEBUG"):
                 raise
@@ -74,10 +99,29 @@ root_option = click.option(
 )
 
 
+def _choose_language(ctx, param, value: str | None) -> None:
+    if value is not None:
+        i18n.set_language(value)
+
+
+# the language of what this command shows and writes (autograder.i18n: else $BLOCKGRADE_LANG,
+# the assignment's `language`, course.toml's, English)
+lang_option = click.option(
+    "--lang",
+    type=click.Choice(i18n.LANGUAGES),
+    expose_value=False,
+    callback=_choose_language,
+    help="Language of what students read: es, zh or en (default: $BLOCKGRADE_LANG, else the assignment's).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="blockgrade")
 def main() -> None:
     """Exercises and a sandboxed autograder for PyTorch building blocks."""
+    # a command's --lang holds for that command only (a caller may run several in one process)
+    i18n.set_language(None)
+    click.get_current_context().call_on_close(lambda: i18n.set_language(None))
 
 
 @main.command("list")
@@ -113,6 +157,7 @@ def _assignment_here(course: Course, key: str | None) -> list[Assignment]:
 @click.option("--file", "file", type=click.Path(exists=True, path_type=Path), help="The file or folder to check.")
 @click.option("-v", "--verbose", is_flag=True, help="Also show what your code printed.")
 @root_option
+@lang_option
 @_friendly
 def check(assignment: str | None, tasks: tuple[str, ...], file: Path | None, verbose: bool, root: Path | None) -> None:
     """Run the visible tests and show, task by task, what passes and why not."""
@@ -129,14 +174,23 @@ def check(assignment: str | None, tasks: tuple[str, ...], file: Path | None, ver
     # the grader (pytest and the rest): the two overlap instead of following one another.
     first_host = SandboxHost(chosen[0].probe_files("visible")) if chosen else None
     try:
-        from autograder.checking import render, run_check, working_file
+        from autograder.checking import render, run_check
+        from autograder.choosing import working_file
 
         console = _console()
         all_passed = True
         for i, a in enumerate(chosen):
-            path = file if file is not None else working_file(a)
-            result = run_check(a, path, list(tasks) or None, host=first_host if i == 0 else None)
+            # the module or the notebook: the one with the work in it, and why (a note under the header)
+            work = working_file(a) if file is None else None
+            path = file if work is None else work.path
+            note = "" if work is None else work.reason
+            result = run_check(a, path, list(tasks) or None, host=first_host if i == 0 else None, note=note)
             all_passed &= render(result, console, set(tasks) or None, verbose)
+            if not tasks:  # written questions: which are still unanswered (never a failure)
+                from autograder.questions import check_lines
+
+                for line in check_lines(a, path):
+                    console.print(Text(line))
     finally:
         if first_host is not None:
             first_host.close()  # closed already by the grader that used it; here if none did
@@ -151,39 +205,50 @@ def check(assignment: str | None, tasks: tuple[str, ...], file: Path | None, ver
 )
 @click.option("--force", is_flag=True, help="Pack even if the file does not import cleanly.")
 @root_option
+@lang_option
 @_friendly
 def submit(assignment: str, output: Path | None, file: Path | None, force: bool, root: Path | None) -> None:
     """Check that your file can be graded and pack the zip to upload."""
-    from autograder.checking import working_file
+    from autograder.choosing import working_file
     from autograder.packing import pack
 
     course = _course(root, prefer_student=True)
     a = course.get(assignment)
-    path = file if file is not None else working_file(a, a.folder if course.layout == "student" else Path.cwd())
+    i18n.set_language(i18n.resolve(assignment=a))
+    if file is None:
+        work = working_file(a, a.folder if course.layout == "student" else Path.cwd(), verb="is packed")
+        path = work.path
+        if work.reason:
+            click.echo(i18n._("note: {note}", note=i18n.localize(work.reason, a)), err=True)
+    else:
+        path = file
     output = output or Path.cwd() / f"{a.id}-submission.zip"
     report = pack(a, path, output, force=force)
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(f"wrote {report.zip_path} ({path.name}): upload this file")
+        click.echo(i18n._("warning: {warning}", warning=warning), err=True)
+    click.echo(i18n._("wrote {zip} ({file}): upload this file", zip=report.zip_path, file=path.name))
 
 
 @main.command()
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if the committed template differs.")
 @root_option
+@lang_option
 @_friendly
 def build(check_only: bool, root: Path | None) -> None:
-    """Regenerate student_template/ from solutions/ and assignments/."""
-    from autograder.generate import check_template, write_template
+    """Regenerate student_template/ from solutions/ and assignments/ (with --lang L:
+    student_template-L/, in that language)."""
+    from autograder.generate import check_template, template_path, write_template
 
     course = _source_course(root)
     if check_only:
-        drift = check_template(course)
+        drift = check_template(course, i18n.chosen())
         if drift:
-            click.echo("student_template/ is out of date; run `blockgrade build`:\n" + drift.describe())
+            folder = template_path(course, i18n.chosen()).name
+            click.echo(f"{folder}/ is out of date; run `blockgrade build`:\n" + drift.describe())
             sys.exit(EXIT_FAILED)
-        click.echo("student_template/ is up to date")
+        click.echo(f"{template_path(course, i18n.chosen()).name}/ is up to date")
         return
-    target = write_template(course)
+    target = write_template(course, i18n.chosen())
     click.echo(f"wrote {target}")
 
 
@@ -192,7 +257,7 @@ def build(check_only: bool, root: Path | None) -> None:
 @click.option(
     "-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder."
 )
-@click.option("-j", "--workers", type=click.IntRange(min=1), help="Parallel workers (default: one per core).")
+@click.option("-j", "--workers", type=click.IntRange(min=1), help="Parallel workers (default: up to one per core).")
 @click.option("--suite", type=click.Choice(["hidden", "visible"]), default="hidden", show_default=True)
 @click.option(
     "--sandbox",
@@ -209,8 +274,16 @@ def build(check_only: bool, root: Path | None) -> None:
 @click.option(
     "--memory-mb", type=click.IntRange(min=64), help="Memory limit per submission (default: the assignment's)."
 )
+@click.option(
+    "--module-name",
+    metavar="GLOB",
+    help="Which file names are the module, for renamed files (e.g. '*_hw1.py'): a loose file or a submission's "
+    "file matching it is graded as the module. Without it, names holding the module's name are, and a loose "
+    ".py or .ipynb file given here.",
+)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @root_option
+@lang_option
 @_friendly
 def grade(
     assignment_key: str,
@@ -220,6 +293,7 @@ def grade(
     sandbox: str,
     unsafe_basic_as_root: bool,
     memory_mb: int | None,
+    module_name: str | None,
     paths: tuple[Path, ...],
     root: Path | None,
 ) -> None:
@@ -244,6 +318,7 @@ def grade(
             unsafe_basic_as_root=unsafe_basic_as_root,
             on_start=progress.start,
             on_result=progress.advance,
+            module_name=module_name,
         )
     used = sorted({r.sandbox for r in batch.results if r.sandbox})
     if used:
@@ -258,8 +333,30 @@ def grade(
     _print_batch(console, a, batch)
     click.echo(f"wrote {batch.gradebook}" + (" (interrupted: graded submissions only)" if batch.interrupted else ""))
     click.echo(f"wrote {batch.report}")
+    from autograder.manual import next_steps  # written questions and similar pairs
+
+    for line in next_steps(out_dir, a):
+        click.echo(line)
     if batch.interrupted:
         sys.exit(130)
+
+
+@main.command("merge-manual")
+@click.argument("gradebook_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("sheet", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@root_option
+@_friendly
+def merge_manual(gradebook_dir: Path, sheet: Path, root: Path | None) -> None:
+    """Merge the filled sheet of written questions (GRADEBOOK_DIR/manual.csv, or nbgrader's
+    export of formgrader's scores) into gradebook.csv, each results.json and feedback.md, and
+    report.html. Checks the whole sheet first: nothing is written unless every row is right."""
+    from autograder.manual import merge
+
+    report = merge(gradebook_dir, sheet, _course(root))
+    click.echo(
+        f"merged {report.questions} written question(s) of {report.submissions} submission(s) into {gradebook_dir} "
+        "(gradebook.csv, each results.json and feedback.md, report.html)"
+    )
 
 
 def _source_course(root: Path | None) -> Course:
@@ -278,6 +375,7 @@ def _output_option(default: str, folder: bool = False):
 @click.argument("assignment")
 @_output_option("ID-student.zip")
 @root_option
+@lang_option
 @_friendly
 def release(assignment: str, output: Path | None, root: Path | None) -> None:
     """Pack what students get: stub module, notebook, handout, visible tests; nothing hidden."""
@@ -292,6 +390,7 @@ def release(assignment: str, output: Path | None, root: Path | None) -> None:
 @click.argument("assignment")
 @_output_option("autograder.zip")
 @root_option
+@lang_option
 @_friendly
 def gradescope(assignment: str, output: Path | None, root: Path | None) -> None:
     """Write the Gradescope autograder zip (setup.sh, run_autograder, kit, hidden tests)."""
@@ -306,6 +405,7 @@ def gradescope(assignment: str, output: Path | None, root: Path | None) -> None:
 @click.argument("assignment")
 @_output_option("ID-classroom", folder=True)
 @root_option
+@lang_option
 @_friendly
 def classroom(assignment: str, output: Path | None, root: Path | None) -> None:
     """Write a GitHub Classroom starter repository with its autograding workflow."""
@@ -327,20 +427,19 @@ def export() -> None:
 @export.command("nbgrader")
 @click.argument("course_dir", type=click.Path(file_okay=False, path_type=Path))
 @root_option
+@lang_option
 @_friendly
 def export_nbgrader_command(course_dir: Path, root: Path | None) -> None:
     """Write COURSE_DIR/source/<assignment>/<module>.ipynb for `nbgrader generate_assignment`."""
-    from autograder.release import export_nbgrader
+    from autograder.nbgrader_export import export_nbgrader, nbgrader_next_steps
 
-    for path in export_nbgrader(_source_course(root), course_dir):
-        click.echo(f"wrote {path}")
-    click.echo(f"next: cd {course_dir} && nbgrader generate_assignment ASSIGNMENT")
+    click.echo(nbgrader_next_steps(export_nbgrader(_source_course(root), course_dir)))
 
 
 @main.command("audit")
 @click.argument("assignment")
 @click.option("--suite", type=click.Choice(["hidden", "visible"]), default="hidden", show_default=True)
-@click.option("-j", "--workers", type=click.IntRange(min=1), help="Parallel workers (default: one per core).")
+@click.option("-j", "--workers", type=click.IntRange(min=1), help="Parallel workers (default: up to one per core).")
 @click.option(
     "--min-score",
     type=click.FloatRange(0, 1),
@@ -392,6 +491,52 @@ def audit_command(
     if report.interrupted:
         sys.exit(130)
     sys.exit(0 if passed else EXIT_FAILED)
+
+
+@main.group("i18n")
+def i18n_group() -> None:
+    """Translations: the catalogs of the engine and of each assignment (README: Languages)."""
+
+
+@i18n_group.command("update")
+@root_option
+@_friendly
+def i18n_update(root: Path | None) -> None:
+    """Bring every catalog up to date with the sources (new strings untranslated) and compile."""
+    from autograder.i18n_tools import update_all
+
+    for path in update_all(_source_course(root)):
+        click.echo(f"wrote {path}")
+
+
+@i18n_group.command("compile")
+@root_option
+@_friendly
+def i18n_compile(root: Path | None) -> None:
+    """Compile the catalogs (.po -> .mo) of the engine and of each assignment."""
+    from autograder.i18n_tools import compile_assignment, compile_engine
+
+    paths = compile_engine()
+    for a in _source_course(root).assignments:
+        paths += compile_assignment(a)
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
+@i18n_group.command("check")
+@root_option
+@_friendly
+def i18n_check(root: Path | None) -> None:
+    """List what a language lacks: untranslated strings, fields that differ, stale handouts."""
+    from autograder.i18n_tools import assignment_problems, engine_problems, handout_problems
+
+    problems = engine_problems()
+    for a in _source_course(root).assignments:
+        problems += assignment_problems(a) + handout_problems(a)
+    for problem in problems:
+        click.echo(str(problem))
+    click.echo(f"{len(problems)} problem(s)")
+    sys.exit(EXIT_FAILED if problems else 0)
 
 
 # A class-sized batch lists only its summary; the gradebook and the report list everyone.

@@ -8,26 +8,30 @@ batch and an autograder run cannot disagree about the same submission.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import multiprocessing.util
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
+from autograder import i18n, questions
 from autograder.catalog import Assignment, Course, Limits, course_at
+from autograder.choosing import ModuleFiles
 from autograder.errors import BlockgradeError
-from autograder.inputs import SubmissionInput, expand, extra_columns
+from autograder.i18n import N_
 from autograder.integrity import scan as scan_integrity
 from autograder.judge_runner import JudgeSuite
+from autograder.notebooks import LineMap
 from autograder.outputs import gradebook_row, write_gradebook, write_submission
-from autograder.report import write_report
 from autograder.results import (
     CRASHED,
     GRADED,
@@ -38,30 +42,61 @@ from autograder.results import (
     SubmissionResult,
     worst_status,
 )
-from autograder.sandbox.client import SandboxHost, SandboxRun
+from autograder.sandbox.client import HostFactory, SandboxHost, SandboxRun
 from autograder.sandbox.protocol import ProbeStatus
 from autograder.staging import BAD_ARCHIVE, Staged, StagingError, stage, submission_name
 
+if TYPE_CHECKING:
+    from autograder.inputs import SubmissionInput
 
-def import_notes(run: SandboxRun, module: str) -> list[str]:
+
+def import_notes(run: SandboxRun, module: str, lines: LineMap | None = None) -> list[str]:
+    """What loading the module left out, and why; a notebook's lines (`lines`) as its cells'."""
     info = run.import_info or {}
+
+    def at(line):  # "blocks.py", 37 or, for a notebook's line, "blocks.ipynb cell 4 (MLP),", 9
+        return lines.at(line, module) if lines is not None and isinstance(line, int) else (module, line)
+
     if info.get("failed"):
-        return [f"{module} could not be loaded: {info.get('message')}."]
+        return [N_("{module} could not be loaded: {message}.", module=module, message=info.get("message"))]
     notes = []
     for note in info.get("notes", []):
         if note["kind"] == "syntax":
-            left_out = f"lines {note['first_line']}–{note['last_line']} were left out"
             if note.get("defines"):
-                left_out += f", so `{note['defines']}` is not defined"
-            notes.append(f"{module} line {note['line']}: {note['message']}; {left_out}.")
+                left_out = N_(
+                    "lines {first}–{last} were left out, so `{name}` is not defined",
+                    first=at(note["first_line"])[1],
+                    last=at(note["last_line"])[1],
+                    name=note["defines"],
+                )
+            else:
+                left_out = N_(
+                    "lines {first}–{last} were left out", first=at(note["first_line"])[1], last=at(note["last_line"])[1]
+                )
+            place, line = at(note["line"])
+            notes.append(
+                N_(
+                    "{module} line {line}: {message}; {left_out}.",
+                    module=place,
+                    line=line,
+                    message=note["message"],
+                    left_out=left_out,
+                )
+            )
         elif note["kind"] == "runtime":
             error = note["error"]
+            place, line = at(note["line"])
             notes.append(
-                f"{module} line {note['line']}: running this top-level statement raised "
-                f"{error['type']}: {error['message']}; it was skipped."
+                N_(
+                    "{module} line {line}: running this top-level statement raised {type}: {message}; it was skipped.",
+                    module=place,
+                    line=line,
+                    type=error["type"],
+                    message=error["message"],
+                )
             )
         elif note["kind"] == "unparsable":
-            notes.append(f"{module} could not be parsed at all.")
+            notes.append(N_("{module} could not be parsed at all.", module=module))
     return notes
 
 
@@ -101,9 +136,13 @@ class Grader:
         warm_up: bool = False,
         unsafe_basic_as_root: bool = False,
         host: SandboxHost | None = None,
+        module_name: str | None = None,
+        judges: JudgeSuite | None = None,
     ) -> None:
         refuse_basic_as_root(sandbox, unsafe_basic_as_root)
         self.assignment = assignment
+        # which file names are the module (`--module-name`: a glob for renamed files)
+        self.files = ModuleFiles.of(assignment, module_name)
         self.suite = suite
         self.limits = limits or assignment.limits
         self.tasks = set(tasks) if tasks else None
@@ -114,7 +153,8 @@ class Grader:
         # caller may have started it already (`check` does, before its own imports).
         self.host = host or SandboxHost(assignment.probe_files(suite), sandbox=sandbox, warm_up=warm_up)
         try:
-            self.judges = JudgeSuite(assignment, suite, devices)
+            # a batch worker's comes collected already: the batch's process collected it and forked
+            self.judges = judges or JudgeSuite(assignment, suite, devices)
             if _is_root() and not unsafe_basic_as_root:  # "auto" may have fallen back to basic
                 refuse_basic_as_root(self.host.ready(), False)
         except BaseException:
@@ -132,14 +172,14 @@ class Grader:
         try:
             if problem:
                 raise StagingError(BAD_ARCHIVE, problem)
-            staged = stage(path, self.assignment, member)
+            staged = stage(path, self.assignment, member, self.files)
         except StagingError as exc:
             return SubmissionResult(
                 name=name,
                 assignment=self.assignment,
                 suite=self.suite,
                 status=exc.status,
-                tests=self.judges.all_failed(f"Not graded: {exc.message}", self.tasks),
+                tests=self.judges.all_failed(N_("Not graded: {reason}", reason=exc.message), self.tasks),
                 notes=[exc.message],
                 seconds=time.monotonic() - started,
             )
@@ -147,17 +187,62 @@ class Grader:
 
     def grade_staged(self, staged: Staged, name: str, started: float | None = None) -> SubmissionResult:
         started = time.monotonic() if started is None else started
-        run = self.host.run(staged.submission, self.judges.jobs(self.tasks), self.limits, decode=False)
-        judgement = self.judges.judge(run, self.tasks, self.limits)
+        flags: list | None = None  # a static read of the source, for the instructor's review; never a score
+
+        prepared = None  # the judging fork, made while the sandbox runs the submission
+
+        def read_source() -> None:  # done while the sandbox runs the submission: it needs nothing of the run
+            nonlocal flags
+            flags = [f.to_dict() for f in scan_integrity(staged.submission.source, self.assignment.allowed_imports)]
+
+        def meanwhile() -> None:
+            nonlocal prepared
+            read_source()
+            prepared = self.judges.prepare()
+
+        try:
+            run = self.host.run(
+                staged.submission,
+                self.judges.jobs(self.tasks),
+                self.limits,
+                decode=False,
+                stand_in=self.judges.stand_in,
+                meanwhile=meanwhile,
+            )
+            if flags is None:  # the request never reached the sandbox (refused, or its host was gone)
+                read_source()
+            judgement = self.judges.judge(run, self.tasks, self.limits, prepared=prepared)
+        finally:
+            if prepared is not None:
+                prepared.close()  # unused (an error came first): let it go
         tests = judgement.results
-        notes = [self.judges.redact(n) for n in list(staged.notes) + import_notes(run, self.assignment.module)]
+        module = self.assignment.module
+        if staged.lines is not None:  # a notebook: its errors cite the cell and line, not the made-up module's
+            tests = [replace(t, message=staged.lines.rewrite(t.message, module)) if t.message else t for t in tests]
+        notes = [self.judges.redact(n) for n in list(staged.notes) + import_notes(run, module, staged.lines)]
         if any(e.get("kind") == "submission timeout" for e in run.events):
-            notes.append(f"The submission ran out of its {self.limits.submission_seconds:g} s time limit.")
+            notes.append(
+                N_(
+                    "The submission ran out of its {seconds:g} s time limit.", seconds=self.limits.submission_seconds
+                )
+            )
         if run.internal:
-            notes.append(f"The grader failed on this submission (not the student's doing): {run.internal}")
+            notes.append(
+                N_("The grader failed on this submission (not the student's doing): {reason}", reason=run.internal)
+            )
+        if any(t.test.stand_in for t in tests):
+            notes.append(
+                N_(
+                    "This machine has no GPU: the {device} checks ran on a stand-in for one, which computes on "
+                    "the CPU but keeps track of each tensor's device and refuses to mix devices as a GPU does.",
+                    device=", ".join(sorted(self.judges.stand_in)),
+                )
+            )
         if run.import_info is None:  # the host was lost, or refused the submission: say why
             lost = [e for e in run.events if e.get("kind") in ("crash", "refused")]
-            notes += [f"The sandbox could not run this submission: {e.get('message', '')}." for e in lost]
+            notes += [
+                N_("The sandbox could not run this submission: {reason}.", reason=e.get("message", "")) for e in lost
+            ]
         status = _status(run)
         if judgement.stopped:
             notes.append(judgement.stopped)
@@ -173,14 +258,15 @@ class Grader:
             seconds=time.monotonic() - started,
             origin=staged.origin,
             sandbox=self.host.sandbox or "",
-            # a static read of the source, for the instructor's review; it never changes a score
-            integrity_flags=[
-                f.to_dict() for f in scan_integrity(staged.submission.source, self.assignment.allowed_imports)
-            ],
+            integrity_flags=flags,
+            source=staged.submission.source,  # for the batch's similarity check (never written)
         )
 
     def close(self) -> None:
         self.host.close()
+        judges = getattr(self, "judges", None)
+        if judges is not None:
+            judges.close()
 
     def __enter__(self) -> "Grader":
         return self
@@ -192,13 +278,38 @@ class Grader:
 # ------------------------------------------------------------------------------- batches
 
 
-# A worker costs two interpreter starts with torch (its grader and its sandbox host), about as
-# much as grading this many submissions; below that, grading in this process is quicker.
-SUBMISSIONS_PER_WORKER = 8
+# On Linux a batch starts once: its process collects the judges and forks the workers, and one
+# sandbox host process (a zygote, see HostFactory) imports torch and forks a host per worker.
+# Elsewhere (macOS, Windows: fork is unsafe there) each worker starts its grader and its host.
+FORK_WORKERS = sys.platform.startswith("linux")
+# What a worker costs beyond the first and what a submission costs once a worker is warm, in
+# seconds, as benchmarks/speed.py measured them on the 2-core machine of README's table (the
+# CPU time a batch of 20 takes more with two workers than with one; a warm submission's CPU
+# time, every process counted). A forked worker costs a fork of this process and of the
+# zygote, and the page faults of their first submissions; a spawned one, two interpreters
+# that import torch.
+WORKER_START_SECONDS = 0.3 if FORK_WORKERS else 3.0
+SUBMISSION_SECONDS = 0.12
 
 
-def default_workers(count: int) -> int:
-    return max(1, min(os.cpu_count() or 1, count // SUBMISSIONS_PER_WORKER))
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_workers(count: int, cores: int | None = None) -> int:
+    """The number of workers that grades `count` submissions soonest: each worker beyond the
+    first costs its start (WORKER_START_SECONDS, paid one after another by the batch's
+    process) and saves its share of the submissions' time (SUBMISSION_SECONDS each), on at
+    most one worker per core. Never more than one worker where a second would not pay."""
+    cores = cores or usable_cores()
+
+    def total(workers: int) -> float:
+        return (workers - 1) * WORKER_START_SECONDS + count / workers * SUBMISSION_SECONDS
+
+    return min(range(1, max(1, min(cores, count)) + 1), key=lambda w: (total(w), w))
 
 
 @dataclass(frozen=True)
@@ -211,6 +322,7 @@ class _WorkerConfig:
     sandbox: str
     unsafe_basic_as_root: bool = False
     scratch: str | None = None  # the batch's temporary folder: a worker's sandbox host lives there
+    module_name: str | None = None  # `--module-name`: the glob naming renamed module files
 
 
 class WorkerStartError(BlockgradeError):
@@ -241,6 +353,9 @@ def refuse_basic_as_root(sandbox: str | None, forced: bool) -> None:
 # that the first task reports it (an initializer that raises makes the pool respawn forever).
 _worker_grader: Grader | None = None
 _worker_failure: str | None = None
+# What a batch's process prepared for the workers it forks: the collected judges and the
+# sandbox host factory (None where workers are spawned).
+_preloaded: tuple[JudgeSuite, HostFactory] | None = None
 
 
 def _worker_stop(signum, frame) -> None:
@@ -262,8 +377,17 @@ def _worker_start(config: _WorkerConfig) -> None:
         # folder, which the batch removes even when a worker was killed and could not
         tempfile.tempdir = config.scratch
     try:
-        assignment = course_at(Path(config.course_root)).get(config.assignment_id)
+        judges, factory = _preloaded or (None, None)
+        if judges is not None:
+            assignment = judges.assignment
+        else:
+            assignment = course_at(Path(config.course_root)).get(config.assignment_id)
         devices = list(config.devices) if config.devices else None
+        host = None
+        if factory is not None:  # a fork of the factory's preloaded host, not an interpreter of its own
+            probes = assignment.probe_files(config.suite)
+            host = SandboxHost(probes, sandbox=config.sandbox, warm_up=True, factory=factory)
+        _set_torch_threads()
         _worker_grader = Grader(
             assignment,
             config.suite,
@@ -272,12 +396,24 @@ def _worker_start(config: _WorkerConfig) -> None:
             sandbox=config.sandbox,
             warm_up=True,
             unsafe_basic_as_root=config.unsafe_basic_as_root,
+            module_name=config.module_name,
+            host=host,
+            judges=judges,
         )
         # A pool's worker ends with os._exit, skipping atexit: only multiprocessing's own
         # finalizers run, so the sandbox host (and its folder) is closed by one of those.
         multiprocessing.util.Finalize(None, _worker_grader.close, exitpriority=10)
+        gc.freeze()  # what the worker holds now stays: its collections (and its judging forks') skip it
     except Exception as exc:
         _worker_failure = f"{type(exc).__name__}: {exc}"
+
+
+def _set_torch_threads() -> None:
+    """A worker's torch runs on one thread: the workers already use every core, and judging
+    (in forks of the worker, see `limited`) is small work that more threads only slow down."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _grade_input(grader: Grader, item: SubmissionInput) -> SubmissionResult:
@@ -294,7 +430,8 @@ def _worker_grade(item: SubmissionInput) -> SubmissionResult:
 
 
 def _internal_error(grader: Grader, name: str, exc: Exception) -> SubmissionResult:
-    message = f"The grader failed on this submission (not the student's doing): {type(exc).__name__}: {exc}"
+    reason = f"{type(exc).__name__}: {exc}"
+    message = N_("The grader failed on this submission (not the student's doing): {reason}", reason=reason)
     return SubmissionResult(
         name=name,
         assignment=grader.assignment,
@@ -315,7 +452,7 @@ def _pooled(items: list[SubmissionInput], workers: int, config: _WorkerConfig):
     """
     pending = list(items)
     suspects: list[SubmissionInput] = []  # in flight when a worker died: regraded alone
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork" if _preloaded is not None else "spawn")
     while pending or suspects:
         alone = bool(suspects)
         if alone:
@@ -354,6 +491,28 @@ def _pooled(items: list[SubmissionInput], workers: int, config: _WorkerConfig):
                 pending = queue + pending
 
 
+@contextlib.contextmanager
+def _preloading(assignment: Assignment, suite: str, devices: list[str] | None, sandbox: str, scratch: str):
+    """The batch's one start (where workers are forked): the sandbox's zygote starts first, so
+    that it imports torch while this process collects the judges; each worker then forks
+    from here with both ready."""
+    global _preloaded
+    if not FORK_WORKERS:
+        yield
+        return
+    factory = HostFactory(assignment.probe_files(suite), sandbox=sandbox, folder=scratch)
+    judges = None
+    try:
+        judges = JudgeSuite(assignment, suite, devices)
+        _preloaded = (judges, factory)
+        yield
+    finally:
+        _preloaded = None
+        if judges is not None:
+            judges.close()
+        factory.close()
+
+
 def _stop_executor(executor: ProcessPoolExecutor) -> None:
     """Stop the workers now: SIGTERM makes each close its sandbox host (see _worker_stop)."""
     processes = list((getattr(executor, "_processes", None) or {}).values())
@@ -370,15 +529,21 @@ def _stop_executor(executor: ProcessPoolExecutor) -> None:
 
 def _worker_lost(config: _WorkerConfig, item: SubmissionInput) -> SubmissionResult:
     """A submission whose grading killed the worker grading it, even alone."""
-    assignment = course_at(Path(config.course_root)).get(config.assignment_id)
-    suite = JudgeSuite(assignment, config.suite, list(config.devices) if config.devices else None)
-    message = "Grading this submission stopped the grader's worker process, twice; it was not graded."
+    message = N_("Grading this submission stopped the grader's worker process, twice; it was not graded.")
+    if _preloaded is not None:
+        suite = _preloaded[0]
+        tests = suite.all_failed(message)
+    else:
+        assignment = course_at(Path(config.course_root)).get(config.assignment_id)
+        suite = JudgeSuite(assignment, config.suite, list(config.devices) if config.devices else None)
+        tests = suite.all_failed(message)
+        suite.close()
     return SubmissionResult(
         name=item.name,
-        assignment=assignment,
+        assignment=suite.assignment,
         suite=config.suite,
         status=CRASHED,
-        tests=suite.all_failed(message),
+        tests=tests,
         notes=[message],
     )
 
@@ -407,18 +572,29 @@ def grade_batch(
     unsafe_basic_as_root: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_result: Callable[[SubmissionResult], None] | None = None,
+    language: str | None = None,
+    module_name: str | None = None,
 ) -> BatchResult:
     """Grade many submissions on every core; write DIR/<submission>/*, DIR/gradebook.csv and
-    DIR/report.html.
+    DIR/report.html. The feedback and the report are in `language` (default: autograder.i18n's
+    choice for the assignment); grading itself is the same in every language.
 
     The gradebook is rewritten after each submission, so an interrupted batch (Ctrl-C) leaves
     a valid gradebook of what was graded.
     """
+    # Instructor tools (the report, the written questions' sheet, similarity, Gradescope
+    # exports' YAML), imported here: `check`, `submit` and Gradescope's runner use `Grader`
+    # alone, on a student's install without them (pyproject: the `instructor` extra).
+    from autograder import manual, similarity
+    from autograder.inputs import expand, extra_columns
+    from autograder.report import write_report
+
     started = time.monotonic()
     refuse_basic_as_root(sandbox, unsafe_basic_as_root)
     items = expand(paths)
     columns = {i.name: i.columns for i in items}
-    extra = extra_columns(items)
+    inputs = {i.name: i for i in items}
+    extra = [*manual.gradebook_columns(assignment), *extra_columns(items)]  # written questions' columns first
     out_dir.mkdir(parents=True, exist_ok=True)
     gradebook = out_dir / "gradebook.csv"
     workers = max(1, min(workers or default_workers(len(items)), len(items) or 1))
@@ -427,8 +603,12 @@ def grade_batch(
     if on_start is not None:
         on_start(len(items))
 
+    language = i18n.resolve(language, assignment)
+
     def record(result: SubmissionResult) -> None:
-        write_submission(out_dir, result)
+        result.answers = questions.answers_of(assignment, inputs.get(result.name))  # written answers, read here
+        with i18n.using(language):
+            write_submission(out_dir, result)
         results.append(result)
         rows.append(gradebook_row(result, columns.get(result.name)))
         write_gradebook(gradebook, assignment.task_ids, rows, extra)
@@ -447,6 +627,7 @@ def grade_batch(
             sandbox=sandbox,
             warm_up=warm_up,
             unsafe_basic_as_root=unsafe_basic_as_root,
+            module_name=module_name,
         ) as grader:
             try:
                 for item in items:
@@ -463,21 +644,28 @@ def grade_batch(
             sandbox,
             unsafe_basic_as_root,
             tempfile.mkdtemp(prefix="blockgrade-batch-"),
+            module_name,
         )
         try:
-            with contextlib.closing(_pooled(items, workers, config)) as graded:
-                for result in graded:
-                    record(result)
+            with _preloading(assignment, suite, devices, sandbox, config.scratch):
+                with contextlib.closing(_pooled(items, workers, config)) as graded:
+                    for result in graded:
+                        record(result)
         except KeyboardInterrupt:
             interrupted = True
         finally:
             shutil.rmtree(config.scratch, ignore_errors=True)
     # Everything once more, from memory: whatever a submission managed to write while it ran
     # (possible only in the basic sandbox) is overwritten by what the grader decided.
-    for result in results:
-        write_submission(out_dir, result)
-    write_gradebook(gradebook, assignment.task_ids, rows, extra)
-    report = write_report(out_dir / "report.html", assignment, results, len(items), interrupted)
+    with i18n.using(language):
+        for result in results:
+            write_submission(out_dir, result)
+        write_gradebook(gradebook, assignment.task_ids, rows, extra)
+        manual.write_sheet(out_dir, assignment, results)  # manual.csv and a page per written question
+        similar = similarity.write(out_dir, assignment, {r.name: r.source for r in results if r.source})
+        report = write_report(
+            out_dir / "report.html", assignment, results, len(items), interrupted, similarity=similar
+        )
     return BatchResult(
         results=results,
         interrupted=interrupted,

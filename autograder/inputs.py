@@ -9,6 +9,7 @@ The export is never unpacked: each submission is read from its own folder inside
 
 from __future__ import annotations
 
+import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -190,8 +191,27 @@ def _bad_name(name: str) -> str:
     return "" if plain else f"the export names a submission {text.one_line(name, 80)!r}, which is not a folder name"
 
 
+def missing_paths(paths: list[Path]) -> list[str]:
+    """What is wrong with each path that names nothing (a typo, or a pattern the shell passed
+    as it was because nothing matched it)."""
+    problems = []
+    for path in paths:
+        if os.path.lexists(path):
+            continue
+        what = text.one_line(str(path), 300)
+        if any(c in str(path) for c in "*?["):  # a shell pattern that matched nothing
+            problems.append(f"{what}: no file matches this pattern (the shell passes it unchanged when none does)")
+        else:
+            problems.append(f"{what}: no such file or folder")
+    return problems
+
+
 def expand(paths: list[Path]) -> list[SubmissionInput]:
-    """Every submission the paths hold, each with a gradebook name unique in the batch."""
+    """Every submission the paths hold, each with a gradebook name unique in the batch. A path
+    that names nothing is an InputError (before anything is graded), never a row of zeros."""
+    problems = missing_paths(paths)
+    if problems:
+        raise InputError("\n".join(problems))
     inputs: list[SubmissionInput] = []
     plain: list[Path] = []
     for path in paths:

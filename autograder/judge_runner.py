@@ -1,15 +1,19 @@
 """Judging: run a suite's pytest judges in the grader on the data a sandbox run returned.
 
 A `JudgeSuite` collects a suite once (which judges exist, their tasks and points, the probes
-and devices they need) and then judges any number of sandbox runs, one `pytest.main` each.
+and devices they need) in a pytest session it keeps, and then judges any number of sandbox
+runs, each in a fork of the grader that runs the collected items through pytest's protocol.
 Probe results reach judges as fixtures named after the probes; a probe that takes `device`
-makes its judges run once per device (`[cpu]`, `[cuda:0]`), and a device this runner lacks is
-reported as not run. No student code runs here: only plain data decoded by `wire`.
+makes its judges run once per device (`[cpu]`, `[cuda:0]`); on a runner without a GPU the
+`cuda:0` items judge runs on the sandbox's stand-in GPU (`autograder.standin`), and a device
+left out is reported as not run. No student code runs here: only plain data decoded by `wire`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 import os
 import sys
 import types
@@ -20,6 +24,7 @@ import pytest
 from autograder import contract, limited
 from autograder.catalog import Assignment, CatalogError, Limits
 from autograder.frames import DataError
+from autograder.i18n import N_
 from autograder.probing import ProbeSpec, build_given, load_probe_modules, suite_imports
 from autograder.sandbox.client import ProbeOutcome, SandboxRun
 from autograder.sandbox.protocol import ProbeStatus
@@ -43,10 +48,25 @@ class ConfigurationError(CatalogError):
 
 
 def available_devices() -> list[str]:
+    """The runner's real devices: `cpu`, then each GPU (`cuda:0`, ...)."""
     import torch
 
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     return ["cpu"] + [f"cuda:{i}" for i in range(count)]
+
+
+STAND_IN = "cuda:0"  # the device the sandbox's stand-in plays on a runner without a GPU (autograder.standin)
+
+
+def device_share(device: str | None, gpus: int) -> float:
+    """The fraction of a judge's points that its item on `device` carries, when `gpus` GPUs
+    (real, or the stand-in) run: half on the CPU and half shared by the GPUs, so the same code
+    earns the same on every runner; all on the CPU when no GPU runs at all."""
+    if device is None:
+        return 1.0
+    if gpus == 0:
+        return 1.0 if device == "cpu" else 0.0
+    return 0.5 if device == "cpu" else 0.5 / gpus
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,7 @@ class JudgeTest:
     device: str | None
     runs: bool  # False when its device is absent from this runner
     probes: tuple[tuple[str, str | None], ...]
+    stand_in: bool = False  # its device is played by the sandbox's stand-in (a runner without a GPU)
 
     @property
     def name(self) -> str:
@@ -188,6 +209,31 @@ class _Plugin:
             items[:] = keep
         self.items = list(items)
 
+    @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
+    def pytest_runtest_makereport_without_traceback(self, item, call):
+        """pytest's report of a failed judge, less its formatted traceback (`longrepr`), which
+        judging never shows (the student reads the exception's message) and which costs a
+        failing judge most of its time: pytest parses the judge's source file for each frame.
+        Passes, skips and anything unusual get pytest's own report (None: the next hook)."""
+        excinfo = call.excinfo
+        if excinfo is None or call.when == "collect":
+            return None
+        if not isinstance(excinfo.value, (Exception, pytest.fail.Exception)) or isinstance(excinfo.value, _GROUPS):
+            return None
+        return pytest.TestReport(
+            item.nodeid,
+            item.location,
+            dict.fromkeys(item.keywords, 1),
+            "failed",
+            f"{excinfo.typename}: {excinfo.value}"[:1000],
+            call.when,
+            [],
+            call.duration,
+            call.start,
+            call.stop,
+            user_properties=item.user_properties,
+        )
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):
         report = yield
@@ -198,6 +244,12 @@ class _Plugin:
             record["outcome"] = FAILED
             record["exc"] = call.excinfo.value if call.excinfo is not None else None
         return report
+
+
+try:
+    _GROUPS: tuple[type, ...] = (BaseExceptionGroup,)  # its skips are pytest's to sort out
+except NameError:  # Python 3.10
+    _GROUPS = ()
 
 
 def _forget_other_judges(judge_files) -> None:
@@ -212,6 +264,20 @@ def _forget_other_judges(judge_files) -> None:
         if file and any(name.endswith(stem) for stem in stems) and os.path.basename(file) in names:
             if os.path.realpath(file) not in ours:
                 del sys.modules[name]
+
+
+@contextlib.contextmanager
+def _plain_imports():
+    """A grader that runs inside another pytest (the kit's own tests, a notebook under pytest)
+    would have its judges rewritten by that pytest's assertion hook, and their messages would
+    differ from a plain run's: judges import as plain modules everywhere."""
+    outer_hooks = [h for h in sys.meta_path if type(h).__name__ == "AssertionRewritingHook"]
+    for hook in outer_hooks:
+        sys.meta_path.remove(hook)
+    try:
+        yield
+    finally:
+        sys.meta_path[:0] = outer_hooks
 
 
 def _out_of_memory(exc: BaseException | None) -> bool:
@@ -231,7 +297,9 @@ def _task_of(item) -> tuple[str | None, float]:
 class JudgeSuite:
     """A collected suite (visible or hidden) of one assignment, ready to judge sandbox runs."""
 
-    def __init__(self, assignment: Assignment, suite: str, devices: list[str] | None = None) -> None:
+    def __init__(
+        self, assignment: Assignment, suite: str, devices: list[str] | None = None, *, stand_in: bool = True
+    ) -> None:
         self.assignment = assignment
         self.suite = suite
         self.dir = assignment.suite_dir(suite)
@@ -244,9 +312,11 @@ class JudgeSuite:
         except Exception as exc:
             raise ConfigurationError(f"{self.dir}: the probe files do not load: {type(exc).__name__}: {exc}") from exc
         present = devices if devices is not None else available_devices()
-        self.devices_present = set(present)
-        cuda = [d for d in present if d.startswith("cuda")] or ["cuda:0"]
-        self.devices_all = ["cpu", *cuda]
+        cuda = [d for d in present if d.startswith("cuda")]
+        # Without a GPU, cuda:0 runs on the sandbox's stand-in (`stand_in=False`: not at all).
+        self.stand_in = frozenset() if cuda or not stand_in else frozenset({STAND_IN})
+        self.devices_present = set(present) | self.stand_in
+        self.devices_all = ["cpu", *(cuda or [STAND_IN])]
         self._check_declarations()
         self._given_cache: dict[str, object] = {}
         self.tests = self._collect()
@@ -297,36 +367,71 @@ class JudgeSuite:
 
     # -- collection ------------------------------------------------------------------------
 
-    def _pytest(self, plugin: _Plugin, extra: list[str]) -> int:
+    def _args(self) -> list[str]:
         args = [str(f) for f in self.judge_files]
         args += ["--rootdir", str(self.assignment.course_root), "-c", os.devnull, "--noconftest"]
         args += ["--import-mode=importlib", "--assert=plain", "--disable-plugin-autoload", "-p", "no:randomly"]
         for name in _UNUSED_PLUGINS:
             args += ["-p", f"no:{name}"]
-        # A grader that runs inside another pytest (the kit's own tests, a notebook under
-        # pytest) would have its judges rewritten by that pytest's assertion hook, and their
-        # messages would differ from a plain run's: judges import as plain modules everywhere.
+        return args
+
+    def _open_session(self, plugin: _Plugin):
+        """pytest's own start of a run, as `pytest.main` makes it (configure, start the session,
+        collect), kept open: every judging fork runs the collected items through pytest's test
+        protocol, so no submission pays pytest's start, its plugins or the collection again.
+        `pytest.main` offers no way to keep a session, hence its two internal steps here
+        (pytest is pinned in constraints.txt; every test that grades runs this path)."""
+        from _pytest.config import _prepareconfig
+        from _pytest.main import Session
+        from _pytest.mark import MARK_GEN
+
         _forget_other_judges(self.judge_files)
-        outer_hooks = [h for h in sys.meta_path if type(h).__name__ == "AssertionRewritingHook"]
-        for hook in outer_hooks:
-            sys.meta_path.remove(hook)
-        try:
-            with suite_imports(str(self.dir)):  # judges may import helper modules beside them
-                return pytest.main(args + extra, plugins=[plugin, plugin.fixtures()])
-        finally:
-            sys.meta_path[:0] = outer_hooks
+        marks_before = MARK_GEN._config
+        with _plain_imports(), suite_imports(str(self.dir)):  # judges may import helper modules beside them
+            config = _prepareconfig(self._args(), [plugin, plugin.fixtures()])
+            try:
+                config._do_configure()
+                session = Session.from_config(config)
+                config.hook.pytest_sessionstart(session=session)
+                config.hook.pytest_collection(session=session)
+            except BaseException:
+                config._ensure_unconfigure()
+                raise
+            finally:
+                self._marks = MARK_GEN._config
+                MARK_GEN._config = marks_before  # pytest.mark stays the outer run's, if any
+        return session
 
     def _collect(self) -> list[JudgeTest]:
-        plugin = _Plugin(self, None, None)
-        self._pytest(plugin, ["--collect-only"])
+        self._plugin = _Plugin(self, None, None)
+        try:
+            self._session = self._open_session(self._plugin)
+        except Exception as exc:  # pytest.UsageError, an internal error of pytest's
+            raise ConfigurationError(f"{self.dir}: the judges do not collect: {type(exc).__name__}: {exc}") from exc
+        plugin = self._plugin
         if plugin.errors:
+            self.close()
             raise ConfigurationError(f"{self.dir}: the judges do not collect:\n" + "\n".join(plugin.errors))
-        tests = []
-        for item in plugin.items:
-            tests.append(self._describe(item))
+        self._items = list(plugin.items)
+        try:
+            tests = [self._describe(item) for item in self._items]
+        except ConfigurationError:
+            self.close()
+            raise
         if not tests:
+            self.close()
             raise ConfigurationError(f"{self.dir}: no judges were collected")
         return tests
+
+    def close(self) -> None:
+        """End the collected pytest session (its plugins' clean-ups run)."""
+        session, self._session = getattr(self, "_session", None), None
+        if session is not None:
+            from _pytest.mark import MARK_GEN
+
+            marks_before = MARK_GEN._config
+            session.config._ensure_unconfigure()
+            MARK_GEN._config = marks_before
 
     def _describe(self, item) -> JudgeTest:
         task_id, points = _task_of(item)
@@ -342,7 +447,8 @@ class JudgeSuite:
             devices = {callspec.params[n] for n in callspec.params if n in self.probes and self.probes[n].takes_device}
             device = devices.pop() if devices else None
         runs = device is None or device in self.devices_present
-        share = sum(d in self.devices_present for d in self.devices_all) if device else 1
+        gpus = sum(d in self.devices_present for d in self.devices_all if d != "cpu")
+        share = device_share(device, gpus)
         probes = tuple(
             (n, device if self.probes[n].takes_device else None) for n in item.fixturenames if n in self.probes
         )
@@ -358,11 +464,12 @@ class JudgeSuite:
             nodeid=item.nodeid,
             function=item.nodeid.split("[")[0],
             task=task_id,
-            points=points / share if runs else 0.0,
+            points=points * share if runs else 0.0,
             title=_title(item.function),
             device=device,
             runs=runs,
             probes=probes,
+            stand_in=device in self.stand_in,
         )
 
     def _check_points(self) -> None:
@@ -393,26 +500,52 @@ class JudgeSuite:
         order = list(self.probes)
         return sorted(needed, key=lambda j: (order.index(j[0]), self.devices_all.index(j[1]) if j[1] else -1))
 
-    def judge(self, run: SandboxRun, tasks: set[str] | None = None, limits: Limits | None = None) -> Judgement:
+    def prepare(self) -> limited.Prepared:
+        """A judging fork made ahead, for `judge(..., prepared=...)`: made while the sandbox runs
+        the submission, it spares judging the wait for a fork. `close` it if it goes unused."""
+        return limited.Prepared(self._judge_packed)
+
+    def _judge_packed(self, data: bytes) -> dict:
+        head, _, packed = data.partition(b"\n")
+        tasks, memory_mb = json.loads(head)
+        return self._judge_here(SandboxRun.unpack(packed), None if tasks is None else set(tasks), memory_mb)
+
+    def judge(
+        self,
+        run: SandboxRun,
+        tasks: set[str] | None = None,
+        limits: Limits | None = None,
+        prepared: limited.Prepared | None = None,
+    ) -> Judgement:
         """Judge one sandbox run in a forked child under the judging limits (see `limited`):
         decoding, checking against the probes' declarations and every judge happen there, so
-        data crafted to make a judge loop or allocate costs this submission only."""
+        data crafted to make a judge loop or allocate costs this submission only. `prepared`
+        (from `prepare`) is that child made ahead, handed the run through a pipe."""
         limits = limits or self.assignment.limits
-        outcome = limited.call(
-            lambda: self._judge_here(run, tasks, limits.judge_memory_mb),
-            seconds=limits.judge_seconds,
-            memory_mb=limits.judge_memory_mb,
-        )
+        if prepared is not None:
+            head = json.dumps([None if tasks is None else sorted(tasks), limits.judge_memory_mb]).encode()
+            outcome = prepared.run(
+                head + b"\n" + run.pack(), seconds=limits.judge_seconds, memory_mb=limits.judge_memory_mb
+            )
+        else:
+            outcome = limited.call(
+                lambda: self._judge_here(run, tasks, limits.judge_memory_mb),
+                seconds=limits.judge_seconds,
+                memory_mb=limits.judge_memory_mb,
+            )
         if outcome.ok:
             by_id = {t.nodeid: t for t in self.tests}
             results = [TestResult(by_id[n], o, float(sc), m, c) for n, o, sc, m, c in outcome.value["results"]]
             return Judgement(results, stopped=outcome.value["stopped"])
         if outcome.status in (limited.TIMED_OUT, limited.OUT_OF_MEMORY):
-            stopped = f"Checking this submission's results was stopped: {outcome.detail}."
+            stopped = N_("Checking this submission's results was stopped: {reason}.", reason=outcome.detail)
         else:
-            stopped = f"The grader failed while checking this submission (not the student's doing): {outcome.detail}"
+            stopped = N_(
+                "The grader failed while checking this submission (not the student's doing): {reason}",
+                reason=outcome.detail,
+            )
         results = [
-            TestResult(t, NOT_RUN, 0.0, f"Not run: this runner has no {t.device}.")
+            TestResult(t, NOT_RUN, 0.0, N_("Not run: this runner has no {device}.", device=t.device))
             if not t.runs
             else TestResult(t, FAILED, 0.0, stopped)
             for t in self.selected(tasks)
@@ -421,30 +554,59 @@ class JudgeSuite:
 
     def _judge_here(self, run: SandboxRun, tasks: set[str] | None, memory_mb: int) -> dict:
         outcomes = {key: self._checked(o) for key, o in run.outcomes.items()}
-        plugin = _Plugin(self, outcomes, tasks)
-        self._pytest(plugin, [])
+        plugin = self._run_items(outcomes, tasks)
         explain = _Explainer(self.assignment, run)
         results = []
         stopped = None
         for test in self.selected(tasks):
             record = plugin.records.get(test.nodeid)
             if record is not None and _out_of_memory(record["exc"]):
-                stopped = f"Checking this submission's results needed more than {memory_mb} MB of memory."
+                stopped = N_(
+                    "Checking this submission's results needed more than {memory} MB of memory.", memory=memory_mb
+                )
                 record["exc"] = AssertionError(
-                    f"Checking this result needed more than {memory_mb} MB of memory: "
-                    "your code's result is far larger than this task calls for."
+                    N_(
+                        "Checking this result needed more than {memory} MB of memory: "
+                        "your code's result is far larger than this task calls for.",
+                        memory=memory_mb,
+                    )
                 )
             record = plugin.records.get(test.nodeid)
             if not test.runs:
-                results.append([test.nodeid, NOT_RUN, 0.0, f"Not run: this runner has no {test.device}.", None])
+                results.append(
+                    [test.nodeid, NOT_RUN, 0.0, N_("Not run: this runner has no {device}.", device=test.device), None]
+                )
             elif record is None:
-                results.append([test.nodeid, FAILED, 0.0, "The grader did not run this check.", None])
+                results.append([test.nodeid, FAILED, 0.0, N_("The grader did not run this check."), None])
             elif record["outcome"] == PASSED:
                 results.append([test.nodeid, PASSED, test.points, "", None])
             else:
                 message, cause = explain.failure(test, record["exc"])
                 results.append([test.nodeid, FAILED, 0.0, self.redact(message), cause])
         return {"results": results, "stopped": stopped}
+
+    def _run_items(self, outcomes: dict, tasks: set[str] | None) -> _Plugin:
+        """Run the collected judges that apply on `outcomes`, through pytest's test protocol
+        (fixtures, parametrization, marks, reports). Called in a judging fork: whatever running
+        changes (fixture caches, the setup state) ends with that fork, never reaches the next."""
+        if self._session is None:
+            raise RuntimeError("this suite was closed")
+        from _pytest.mark import MARK_GEN
+
+        plugin = self._plugin
+        plugin.outcomes, plugin.records = outcomes, {}
+        items = [
+            item for item, test in zip(self._items, self.tests) if test.runs and (tasks is None or test.task in tasks)
+        ]
+        marks_before, MARK_GEN._config = MARK_GEN._config, self._marks
+        try:
+            with _plain_imports(), suite_imports(str(self.dir)):
+                for index, item in enumerate(items):
+                    following = items[index + 1] if index + 1 < len(items) else None
+                    item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+        finally:
+            MARK_GEN._config = marks_before
+        return plugin
 
     def _checked(self, outcome: ProbeOutcome) -> ProbeOutcome:
         """The outcome with its data decoded and held against its probe's declaration."""
@@ -468,7 +630,7 @@ class JudgeSuite:
     def all_failed(self, message: str, tasks: set[str] | None = None) -> list[TestResult]:
         """Results for a submission that could not be run at all (no module, bad archive)."""
         return [
-            TestResult(t, NOT_RUN, 0.0, f"Not run: this runner has no {t.device}.")
+            TestResult(t, NOT_RUN, 0.0, N_("Not run: this runner has no {device}.", device=t.device))
             if not t.runs
             else TestResult(t, FAILED, 0.0, message)
             for t in self.selected(tasks)
@@ -493,16 +655,16 @@ class _Explainer:
         if isinstance(exc, ProbeFailed):
             text = probe_failure_text(exc.outcome)
         elif isinstance(exc, AssertionError):
-            text = str(exc).strip() or "This check failed."
+            text = str(exc).strip() or N_("This check failed.")
         elif exc is None:
-            text = "This check failed."
+            text = N_("This check failed.")
         else:
-            text = f"The grader could not check your result: {type(exc).__name__}: {exc}"
+            text = N_("The grader could not check your result: {reason}", reason=f"{type(exc).__name__}: {exc}")
         return text + self.hints(test.task, text), cause if isinstance(cause, str) else None
 
     def hints(self, task: str, text: str) -> str:
         found = [h.text for h in self.assignment.hints if (h.task in (None, task)) and h.pattern.search(text)]
-        return "".join(f"\nHint: {h}" for h in dict.fromkeys(found))
+        return "".join("\n" + N_("Hint: {hint}", hint=h) for h in dict.fromkeys(found))
 
     def missing_names(self, task_id: str) -> str:
         if task_id in self._missing:
@@ -511,48 +673,79 @@ class _Explainer:
         module = self.assignment.module
         text = ""
         if info.get("failed"):
-            text = f"{module} could not be loaded: {info.get('message')}"
+            text = N_("{module} could not be loaded: {message}", module=module, message=info.get("message"))
         else:
             present = set(info.get("present", []))
             notes = info.get("notes", [])
             for name in self.assignment.task(task_id).names:
                 if name in present:
                     continue
-                text = f"`{name}` is not defined in {module}" + _why_missing(name, notes)
+                text = _why_missing(name, module, notes)
                 break
         self._missing[task_id] = text
         return text
 
 
-def _why_missing(name: str, notes: list[dict]) -> str:
+def _why_missing(name: str, module: str, notes: list[dict]) -> str:
+    """`name` is not defined in `module`, and why (one sentence each, for the catalogs)."""
     for note in notes:
         if note.get("defines") == name and note.get("kind") == "syntax":
-            return (
-                f": its definition (lines {note['first_line']}–{note['last_line']}) has a syntax error "
-                f"at line {note['line']} ({note['message']}), so it was left out."
+            return N_(
+                "`{name}` is not defined in {module}: its definition (lines {first}–{last}) has a syntax error "
+                "at line {line} ({message}), so it was left out.",
+                name=name,
+                module=module,
+                first=note["first_line"],
+                last=note["last_line"],
+                line=note["line"],
+                message=note["message"],
             )
         if note.get("defines") == name and note.get("kind") == "runtime":
             error = note["error"]
-            return f": defining it raised {error['type']}: {error['message']}"
+            return N_(
+                "`{name}` is not defined in {module}: defining it raised {type}: {message}",
+                name=name,
+                module=module,
+                type=error["type"],
+                message=error["message"],
+            )
     if any(n.get("kind") == "unparsable" for n in notes):
-        return ": the file could not be parsed."
-    return " (check the spelling: it must be a top-level name of the module)."
+        return N_("`{name}` is not defined in {module}: the file could not be parsed.", name=name, module=module)
+    return N_(
+        "`{name}` is not defined in {module} (check the spelling: it must be a top-level name of the module).",
+        name=name,
+        module=module,
+    )
+
+
+# what the sandbox's host says of a process that stopped (autograder.sandbox.host, which runs
+# where no catalog is loaded), for the catalogs: shown after "Your code stopped the process: "
+STOPPED = (
+    N_("the process exited with status {status:d}"),
+    N_("the process was ended by {signal}"),
+    N_("the process was ended by {signal} (a segmentation fault)"),
+    N_("the process was ended by {signal} (the CPU-time limit)"),
+    N_("the process was ended by {signal} (the file-size limit)"),
+    N_("the process was ended by {signal} (killed)"),
+    N_("the process was ended by {signal} (aborted)"),
+    N_("the process ended"),
+)
 
 
 def probe_failure_text(outcome: ProbeOutcome) -> str:
     error = outcome.error or {}
     message = error.get("message", "")
     if outcome.status == ProbeStatus.ERROR:
-        text = f"Your code raised {error.get('type')}: {message}"
+        text = N_("Your code raised {type}: {message}", type=error.get("type"), message=message)
         if error.get("traceback"):
             text += "\n" + error["traceback"]
         return text
     if outcome.status == ProbeStatus.TIMED_OUT:
-        return f"Your code did not finish: {message}"
+        return N_("Your code did not finish: {message}", message=message)
     if outcome.status == ProbeStatus.CRASHED:
-        return f"Your code stopped the process: {message}"
+        return N_("Your code stopped the process: {message}", message=message)
     if outcome.status == ProbeStatus.NOT_RUN:
-        return f"Not run: {message}"
+        return N_("Not run: {message}", message=message)
     if outcome.status == ProbeStatus.INVALID:
-        return f"Your code's result could not be checked: {message}"
-    return f"The grader failed to run this check (not your doing): {message}"
+        return N_("Your code's result could not be checked: {message}", message=message)
+    return N_("The grader failed to run this check (not your doing): {message}", message=message)

@@ -21,6 +21,7 @@ import re
 import pytest
 import torch
 
+from autograder.i18n import N_
 from autograder.judge_runner import TASK_MARK
 from autograder.wire import MetaTensor, Opaque
 
@@ -64,14 +65,29 @@ class Mistake(AssertionError):
         self.cause = cause
 
 
+# Phrasings judges write with only short words between their fields (`f"{call} is {got},
+# expected {want}"`), which an assignment's catalog does not take as messages: translated here
+# once for every assignment (autograder.i18n.localize matches them whatever the fields hold).
+COMMON_PHRASES = (
+    N_("{what} is {got}, expected {expected}"),
+    N_("{what} has {got}, expected {expected}"),
+    N_("{what} returned {got}, expected {expected}"),
+    N_("{what} returned {got}"),
+    N_("{what} maps {inputs} to {got}, expected {expected}"),
+    N_("{what}: {key} differs"),
+    N_("{what} should {do}"),
+)
+
+
 def describe(value) -> str:
     """A short, student-facing description of a value's kind."""
     if isinstance(value, torch.Tensor):
-        return f"a {str(value.dtype).replace('torch.', '')} tensor of shape {tuple(value.shape)}"
+        dtype = str(value.dtype).replace("torch.", "")
+        return N_("a {dtype} tensor of shape {shape}", dtype=dtype, shape=tuple(value.shape))
     if isinstance(value, MetaTensor):
-        return f"a meta tensor of shape {value.shape}"
+        return N_("a meta tensor of shape {shape}", shape=value.shape)
     if isinstance(value, Opaque):
-        return f"an object of type {value.type_name}"
+        return N_("an object of type {type}", type=value.type_name)
     if value is None:
         return "None"
     return f"a {type(value).__name__}"
@@ -80,11 +96,11 @@ def describe(value) -> str:
 def unwrap(attempted: dict, what: str):
     """The value of an `attempt(...)` from a probe, or a failure quoting the student's error."""
     if not isinstance(attempted, dict) or not ({"value"} == set(attempted) or {"error"} == set(attempted)):
-        raise AssertionError(f"{what}: the sandbox returned malformed data")
+        raise AssertionError(N_("{what}: the sandbox returned malformed data", what=what))
     if "value" in attempted:
         return attempted["value"]
     error = attempted["error"]
-    text = f"{what} raised {error.get('type')}: {error.get('message')}"
+    text = N_("{what} raised {type}: {message}", what=what, type=error.get("type"), message=error.get("message"))
     if error.get("traceback"):
         text += "\n" + error["traceback"]
     raise AssertionError(text)
@@ -103,7 +119,7 @@ def error_type(attempted: dict) -> str | None:
 
 def expect_tensor(value, what: str) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
-        raise AssertionError(f"{what} should be a tensor, but it is {describe(value)}")
+        raise AssertionError(N_("{what} should be a tensor, but it is {kind}", what=what, kind=describe(value)))
     return value
 
 
@@ -122,16 +138,19 @@ def mismatch(
     unless the judge asks for it (`allow_empty`, `allow_nonfinite`), so that data made
     empty or infinite cannot pass a check by having nothing to compare."""
     if tuple(actual.shape) != tuple(expected.shape):
-        return f"the shape is {tuple(actual.shape)}, expected {tuple(expected.shape)}"
+        shape, wanted = tuple(actual.shape), tuple(expected.shape)
+        return N_("the shape is {shape}, expected {expected}", shape=shape, expected=wanted)
     if actual.dtype != expected.dtype:
-        return f"the dtype is {actual.dtype}, expected {expected.dtype}"
+        return N_("the dtype is {dtype}, expected {expected}", dtype=actual.dtype, expected=expected.dtype)
     if expected.numel() == 0:
-        return None if allow_empty else "there are no values to compare (the tensor is empty)"
+        return None if allow_empty else N_("there are no values to compare (the tensor is empty)")
     if not allow_nonfinite and (expected.is_floating_point() or expected.is_complex()):
-        for side, t in (("the result", actual), ("the expected value", expected)):
+        for side, t in ((N_("the result"), actual), (N_("the expected value"), expected)):
             if not bool(torch.isfinite(t).all()):
                 count = int((~torch.isfinite(t)).sum())
-                return f"{side} holds {count} NaN or infinite value{'s' if count != 1 else ''}"
+                if count == 1:
+                    return N_("{side} holds 1 NaN or infinite value", side=side)
+                return N_("{side} holds {count} NaN or infinite values", side=side, count=count)
     default_rtol, default_atol = _TOLERANCES.get(expected.dtype, (0.0, 0.0))
     rtol = default_rtol if rtol is None else rtol
     atol = default_atol if atol is None else atol
@@ -146,10 +165,15 @@ def mismatch(
     bad = int((~close).sum())
     worst = int(torch.nan_to_num(difference.to(torch.float64), nan=float("inf")).flatten().argmax())
     index = _unravel(worst, tuple(expected.shape))
-    return (
-        f"{bad} of {expected.numel()} values differ; the largest difference is "
-        f"{difference.flatten()[worst].item():.4g} at index {index} "
-        f"(allowed: {atol:g} + {rtol:g} × |expected|)"
+    return N_(
+        "{bad:d} of {total:d} values differ; the largest difference is {largest:.4g} at index {index} "
+        "(allowed: {atol:g} + {rtol:g} × |expected|)",
+        bad=bad,
+        total=expected.numel(),
+        largest=difference.flatten()[worst].item(),
+        index=index,
+        atol=atol,
+        rtol=rtol,
     )
 
 
@@ -175,7 +199,8 @@ def assert_close(
 ) -> None:
     """Fail with `message` (and what differs) unless `actual` is a tensor close to `expected`."""
     if not isinstance(actual, torch.Tensor):
-        raise AssertionError(f"{message}: the result should be a tensor, but it is {describe(actual)}")
+        text = N_("{message}: the result should be a tensor, but it is {kind}", message=message, kind=describe(actual))
+        raise AssertionError(text)
     problem = mismatch(actual, expected, rtol=rtol, atol=atol, allow_empty=allow_empty, allow_nonfinite=allow_nonfinite)
     if problem is not None:
         raise AssertionError(f"{message}: {problem}")
@@ -210,13 +235,16 @@ def assert_same_inputs(reported, given: torch.Tensor, what: str) -> None:
     """Fail unless the input a probe reports after the student's call is the one it was given:
     a call that changed its input in place (or a run that reported other inputs) is caught."""
     if not isinstance(reported, torch.Tensor) or tuple(reported.shape) != tuple(given.shape):
-        raise AssertionError(f"{what} was changed by your code: it is now {describe(reported)}")
+        kind = describe(reported)
+        raise AssertionError(N_("{what} was changed by your code: it is now {kind}", what=what, kind=kind))
     if reported.dtype != given.dtype or not torch.equal(reported, given.to(reported.dtype)):
-        raise AssertionError(f"{what} was changed in place by your code: do not modify the input you are given")
+        raise AssertionError(
+            N_("{what} was changed in place by your code: do not modify the input you are given", what=what)
+        )
 
 
 def assert_nonempty(container, what: str) -> None:
     """Fail when a list, tuple, dict or tensor a judge is about to check has nothing in it."""
     size = container.numel() if isinstance(container, torch.Tensor) else len(container)
     if size == 0:
-        raise AssertionError(f"{what} is empty: there is nothing to check")
+        raise AssertionError(N_("{what} is empty: there is nothing to check", what=what))

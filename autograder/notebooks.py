@@ -1,18 +1,28 @@
 """Notebook submissions: the module a notebook stands for.
 
 In an nbgrader-format notebook the module is made of its solution cells and its read-only
-code cells (the handout's imports), in order; check cells and any cell a student added do not
-run. A notebook without nbgrader metadata (a student's own) contributes all its code cells.
-IPython magics and shell lines (`%...`, `!...`) are dropped, since a module cannot run them.
+code cells (the handout's imports), in order; check cells and the setup cell do not run. Of a
+cell a student added, only what the graded code needs runs: the definitions (a helper, a
+constant, an import) that the graded cells use, and any definition of a task's name, each
+where its cell stands (`helper_definitions`; the notebook check takes the same). A notebook
+without nbgrader metadata (a student's own) contributes all its code cells. IPython magics
+and shell lines (`%...`, `!...`) are dropped, since a module cannot run them. The module
+keeps a map of where each line came from (`LineMap`), so that an error names the notebook's
+cell and its line, never a line of the made-up module.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
+
+from autograder.i18n import N_
 
 NBGRADER_SCHEMA = 3
 CHECK_PREFIX = "check-"
+SETUP_ID = "setup"
+SETUP_MARKER = "# blockgrade setup"
 
 
 class NotebookError(ValueError):
@@ -26,8 +36,17 @@ def _nbgrader(cell) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
+def is_setup_cell(cell) -> bool:
+    """The template's first code cell, which readies the kernel: never part of the module."""
+    if _nbgrader(cell).get("grade_id") == SETUP_ID:
+        return True
+    source = cell.get("source", "")
+    first = source[0] if isinstance(source, list) and source else source
+    return isinstance(first, str) and first.startswith(SETUP_MARKER)
+
+
 def is_module_cell(cell, graded_notebook: bool) -> bool:
-    if cell.get("cell_type") != "code":
+    if cell.get("cell_type") != "code" or is_setup_cell(cell):
         return False
     if not graded_notebook:
         return True
@@ -71,22 +90,286 @@ def _cells(data) -> list:
     raise NotebookError("it has no list of cells")
 
 
-def module_source_from_notebook(data: dict) -> tuple[str, list[str]]:
+def _text(cell: dict) -> str:
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(s for s in source if isinstance(s, str))
+    return source if isinstance(source, str) else ""
+
+
+def _label(number: int, cell: dict) -> str:
+    grade_id = _nbgrader(cell).get("grade_id")
+    named = isinstance(grade_id, str) and grade_id and not grade_id.startswith(("given-", "imports"))
+    return f"cell {number}" + (f" ({grade_id[:60]})" if named else "")
+
+
+@dataclass
+class NotebookModule:
+    """The module a notebook stands for, the notes on how it was made, and where each of its
+    lines came from (so that an error cites the cell, not a line of this made-up module)."""
+
+    source: str
+    notes: list[str]
+    lines: "LineMap"
+
+
+def notebook_module(data: dict, filename: str = "notebook.ipynb", task_names: tuple[str, ...] = ()) -> NotebookModule:
+    """The module of a notebook: its module cells, in order, and from the cells a student
+    added, the definitions those cells use (a helper, a constant, an import) and any
+    definition of a task's name (`task_names`), run where its cell stands, as running the
+    notebook top to bottom would."""
     cells = _cells(data)
     graded = any(_nbgrader(c) for c in cells if isinstance(c, dict))
-    parts, notes, dropped = [], [], 0
+    chosen: list[tuple[int, dict, str]] = []  # (number, cell, code without magics)
+    added: list[tuple[int, str]] = []
+    notes, dropped = [], 0
     for number, cell in enumerate(cells, start=1):
-        if not isinstance(cell, dict) or not is_module_cell(cell, graded):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code" or is_setup_cell(cell):
             continue
-        source = cell.get("source", "")
-        if isinstance(source, list):
-            source = "".join(s for s in source if isinstance(s, str))
-        text, n = strip_magics(source if isinstance(source, str) else "")
-        dropped += n
-        parts.append(f"# --- notebook cell {number} ---\n{text}\n")
+        text, n = strip_magics(_text(cell))
+        if is_module_cell(cell, graded):
+            dropped += n
+            chosen.append((number, cell, text))
+        elif graded and not _nbgrader(cell):  # a cell the student added
+            added.append((number, text))
+    pieces = {number: ("whole", cell, text) for number, cell, text in chosen}
+    if added:
+        extra = helper_definitions([t for _, _, t in chosen], [t for _, t in added], task_names)
+        by_cell: dict[int, list[Definition]] = {}
+        for d in extra:
+            by_cell.setdefault(d.cell, []).append(d)
+        for index, found in by_cell.items():
+            number, text = added[index]
+            pieces[number] = ("added", found, text)
+        notes += _added_notes(added, extra, task_names)
+    builder = ModuleBuilder()
+    for number in sorted(pieces):
+        kind, what, text = pieces[number]
+        if kind == "whole":
+            builder.add(f"# --- notebook cell {number} ---", text, file=filename, cell=_label(number, what))
+        else:
+            names = sorted({n for d in what for n in d.names})
+            builder.add(f"# --- notebook cell {number} (added: {', '.join(names)}) ---", "", file=filename, cell="")
+            lines = text.split("\n")
+            for d in what:
+                builder.add(None, "\n".join(lines[d.first - 1 : d.last]), start=d.first, file=filename,
+                            cell=f"cell {number}")
     if dropped:
-        notes.append(f"{dropped} IPython magic or shell line(s) of the notebook were left out.")
-    return "\n".join(parts), notes
+        notes.append(N_("{dropped} IPython magic or shell line(s) of the notebook were left out.", dropped=dropped))
+    return NotebookModule(builder.source(), notes, builder.line_map())
+
+
+def _added_notes(added: list[tuple[int, str]], extra: list["Definition"], task_names) -> list[str]:
+    notes = []
+    helpers = [d for d in extra if not set(d.names) & set(task_names)]
+    if helpers:
+        cells = sorted({added[d.cell][0] for d in helpers})
+        names = sorted({n for d in helpers for n in d.names})
+        fields = dict(cells=", ".join(map(str, cells)), names=", ".join(names))
+        if len(cells) > 1:
+            note = N_(
+                "cells {cells} that you added define {names}, which your task cells use: "
+                "those definitions were graded too (the rest of an added cell is not).",
+                **fields,
+            )
+        else:
+            note = N_(
+                "cell {cells} that you added defines {names}, which your task cells use: "
+                "those definitions were graded too (the rest of an added cell is not).",
+                **fields,
+            )
+        notes.append(note)
+    for d in extra:
+        tasks = sorted(set(d.names) & set(task_names))
+        if tasks:
+            notes.append(
+                N_(
+                    "cell {cell}, which you added, defines {names}: that definition was graded where the cell "
+                    "stands, replacing any before it, as running the notebook top to bottom would.",
+                    cell=added[d.cell][0],
+                    names=", ".join(tasks),
+                )
+            )
+    return notes
+
+
+def module_source_from_notebook(data: dict, task_names: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    made = notebook_module(data, task_names=task_names)
+    return made.source, made.notes
+
+
+# ------------------------------------------------------------------------ cells a student added
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A top-level statement of an added cell that binds names the module needs."""
+
+    cell: int  # index in the list of added cells
+    first: int  # its lines in the cell's code (1-based, decorators included)
+    last: int
+    names: tuple[str, ...]
+
+
+def _bound(node: ast.stmt) -> tuple[str, ...]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return (node.name,)
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return tuple((a.asname or a.name).split(".")[0] for a in node.names if a.name != "*")
+    if isinstance(node, ast.Assign):
+        return tuple(n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+        return (node.target.id,)
+    return ()
+
+
+def global_references(source: str) -> set[str]:
+    """The module-level names `source` reads, at its top level or from inside its functions
+    and classes (their own locals and parameters excluded), by the standard `symtable`."""
+    import symtable
+
+    try:
+        table = symtable.symtable(source, "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    found: set[str] = set()
+    stack = [table]
+    while stack:
+        t = stack.pop()
+        for symbol in t.get_symbols():
+            if symbol.is_referenced() and (t.get_type() == "module" or symbol.is_global()):
+                found.add(symbol.get_name())
+        stack += t.get_children()
+    return found
+
+
+def _top_level(source: str) -> list[ast.stmt]:
+    try:
+        return ast.parse(source).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+
+
+def helper_definitions(
+    included: list[str], added: list[str], task_names: tuple[str, ...] = ()
+) -> list[Definition]:
+    """The top-level statements of `added` (cells a student added) that `included` (the code
+    that is graded) needs: each defining a name the graded code reads and does not define
+    itself, the last such definition of each name, then, in turn, what those need; and any
+    statement defining one of `task_names`. In the added cells' order."""
+    defined: set[str] = set()
+    wanted: set[str] = set()
+    for source in included:
+        for node in _top_level(source):
+            defined.update(_bound(node))
+        wanted |= global_references(source)
+    statements = []  # (cell, node, names, lines)
+    for index, source in enumerate(added):
+        lines = source.split("\n")
+        for node in _top_level(source):
+            names = _bound(node)
+            if names:
+                first = first_line(node)
+                statements.append((index, node, names, "\n".join(lines[first - 1 : node.end_lineno])))
+    chosen: set[int] = {i for i, (_, _, names, _) in enumerate(statements) if set(names) & set(task_names)}
+    needed = wanted - defined
+    seen: set[str] = set()
+    while needed - seen:
+        name = next(iter(sorted(needed - seen)))
+        seen.add(name)
+        last = max((i for i, s in enumerate(statements) if name in s[2]), default=None)
+        if last is not None and last not in chosen:
+            chosen.add(last)
+            needed |= global_references(statements[last][3]) - defined
+    return [
+        Definition(statements[i][0], first_line(statements[i][1]), statements[i][1].end_lineno, statements[i][2])
+        for i in sorted(chosen)
+    ]
+
+
+# ------------------------------------------------------------------------ where a line came from
+
+
+@dataclass(frozen=True)
+class Span:
+    """Lines `first`..`last` of a made-up module are lines `start`.. of a cell or a file."""
+
+    first: int
+    last: int
+    start: int
+    file: str  # "blocks.ipynb", "blocks.py", or "" for a kernel's cell
+    cell: str  # "cell 4 (MLP)", "Cell In[7]", or "" for a file's own lines
+
+
+class ModuleBuilder:
+    """A module put together from pieces, remembering where each piece's lines came from."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.spans: list[Span] = []
+
+    def add(self, header: str | None, text: str, *, start: int = 1, file: str = "", cell: str = "") -> None:
+        if header is not None:
+            if self.lines:
+                self.lines.append("")
+            self.lines.append(header)
+        body = text.rstrip("\n").split("\n") if text.strip() else []
+        if body:
+            first = len(self.lines) + 1
+            self.lines += body
+            self.spans.append(Span(first, len(self.lines), start, file, cell))
+
+    def source(self) -> str:
+        return "\n".join(self.lines) + "\n" if self.lines else ""
+
+    def line_map(self) -> "LineMap":
+        return LineMap(self.spans)
+
+
+class LineMap:
+    """Says, for a line of a made-up module, which cell (or file) and line it is."""
+
+    def __init__(self, spans: list[Span]) -> None:
+        self.spans = list(spans)
+
+    def locate(self, line: int) -> tuple[Span, int] | None:
+        for span in self.spans:
+            if span.first <= line <= span.last:
+                return span, span.start + line - span.first
+        return None
+
+    def at(self, line: int, module: str) -> tuple[str, int]:
+        """Where module line `line` is, as the file (or cell) and its line: ("blocks.ipynb cell
+        4 (MLP),", 9), ("Cell In[7],", 3), ("blocks.py", 12); (`module`, `line`) if unknown.
+        Written "{place} line {line}", each reads as a sentence's start."""
+        found = self.locate(line)
+        if found is None:
+            return module, line
+        span, at = found
+        if span.cell:
+            return f"{span.file + ' ' if span.file else ''}{span.cell},", at
+        return span.file or module, at
+
+    def place(self, line: int, module: str) -> str:
+        """`blocks.ipynb cell 4 (MLP), line 9`, `Cell In[7], line 3`, `blocks.py line 12`."""
+        where, at = self.at(line, module)
+        return f"{where} line {at}"
+
+    def rewrite(self, text: str, module: str) -> str:
+        """A traceback's `File "blocks.py", line 37` as the cell (or file) and line it is."""
+
+        def where(match: re.Match) -> str:
+            found = self.locate(int(match.group(1)))
+            if found is None:
+                return match.group(0)
+            span, at = found
+            if span.cell and span.file:
+                return f'File "{span.file}", {span.cell}, line {at}'
+            if span.cell:
+                return f"{span.cell}, line {at}"
+            return f'File "{span.file or module}", line {at}'
+
+        return re.sub(rf'File "{re.escape(module)}", line (\d+)', where, text)
 
 
 def first_line(node: ast.stmt) -> int:
@@ -114,6 +397,143 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", text)
 
 
+SETUP_CELL = """\
+{marker}: run this cell first. It moves the kernel to this assignment's folder (as `%cd`
+# would; the checks need its tests) and says whether the course's kit, which runs them, is installed.
+import os
+from pathlib import Path
+
+
+def _blockgrade_setup(assignment={id!r}, module={module!r}, limit=5000):
+    def home(folder):  # the assignment's folder: its module beside an assignment.toml with its id
+        try:
+            toml = (folder / "assignment.toml").read_text(encoding="utf-8")
+        except OSError:
+            return False
+        ids = {{line.split("#")[0].replace(" ", "") for line in toml.splitlines()}}
+        return (folder / module).is_file() and bool(ids & {{f'id="{{assignment}}"', f"id='{{assignment}}'"}})
+
+    def below(root, depth=4):  # folders under `root`, nearest first, hidden ones skipped
+        level, seen = [root], 0
+        for _ in range(depth):
+            following = []
+            for folder in level:
+                try:
+                    children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+                except OSError:
+                    continue
+                for child in children:
+                    seen += 1
+                    if seen > limit:
+                        return
+                    yield child
+                    following.append(child)
+            level = following
+
+    if os.environ.get("NBGRADER_EXECUTION"):  # nbgrader is grading: it runs where it should
+        return
+    here = Path.cwd()
+    colab = bool(os.environ.get("COLAB_RELEASE_TAG")) or Path("/content/sample_data").is_dir()
+    roots = [here] + [Path(p) for p in ("/content", "/content/drive/MyDrive") if colab and Path(p) != here]
+    found = here if home(here) else next((f for r in roots for f in below(r) if home(f)), None)
+    if found is None:
+        print({not_found}.format(module=module, here=here))
+        print({unpack})
+        return
+    moved = found == here
+    if not moved:
+        try:
+            get_ipython().run_line_magic("cd", f"-q {{found}}")  # noqa: F821 - the kernel's own %cd
+            moved = True
+        except NameError:  # not in IPython: nothing to move
+            pass
+    print(({working} if moved else {elsewhere}).format(found=found))
+    try:
+        from autograder.notebook_check import check  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        print({installed})
+        return
+    kits = [*sorted((found / ".github").glob("*")), found.parent / "kit", found.parent.parent]
+    kit = next((k for k in kits if (k / "pyproject.toml").is_file() and (k / "autograder").is_dir()), None)
+    where = f'"{{kit}}"' if kit else {kit_folder}
+    print({not_installed})
+    if colab:
+        print(f"    %pip install -q {{where}}")
+    else:
+        pins = kit / "constraints.txt" if kit else None
+        constraints = f' -c "{{pins}}"' if pins and pins.is_file() else ""
+        print(f"    %pip install{{constraints}} {{where}}")
+
+
+_blockgrade_setup()
+del _blockgrade_setup
+"""
+
+
+NOTEBOOK_HELP = N_("""\
+## Working in the notebook (Jupyter or Colab)
+
+Run the first code cell of `{notebook}` before the others: it moves the notebook to this
+folder (as `%cd` would), says whether the course's kit is installed and, if it is not, prints
+the line that installs it. By hand, in a notebook cell:
+
+    %cd {slug}
+    %pip install -q ../kit
+
+(`%cd` from the folder you unpacked or cloned, to this one; the kit is `kit/` beside this
+folder in the release zip). In Colab, upload the zip your course gave you (the folder icon,
+then upload), and in a cell:
+
+    !unzip -q ZIP
+    %cd FOLDER/{slug}
+
+with the zip's name as uploaded for ZIP, and for FOLDER the folder it made, if any (`!ls`
+shows it); then `%pip install -q ../kit` as above (Colab keeps its own torch). In a GitHub
+Classroom repository this folder is the repository and the kit is `.github/blockgrade/`.
+
+Each task ends with a check cell: it runs the task's visible tests on the cells you have run.
+What is graded is the notebook's solution cells, with what they use from cells you add (a
+helper function, a constant, an import); the rest of an added cell is not graded, nor are the
+check cells. An error names the cell and its line (`cell 7 (MLP), line 3`; in a check,
+`Cell In[12], line 3`). With both `{module}` and `{notebook}` in one folder or zip, the one
+with more tasks written (no `raise NotImplementedError` left) is checked and graded.
+""")
+
+
+def notebook_help(assignment) -> str:
+    """The student README's section on working in the notebook (Jupyter, Colab), in the active
+    language (autograder.i18n)."""
+    from autograder.i18n import _
+
+    return _(NOTEBOOK_HELP, notebook=assignment.notebook, slug=assignment.slug, module=assignment.module)
+
+
+def setup_cell_source(assignment) -> str:
+    """The template notebook's first code cell: finds the assignment's folder and moves the
+    kernel there, and says what to install when the kit is missing (never part of the module)."""
+    from autograder.i18n import _
+
+    # the messages it prints, in the active language: literals filled by the cell (str.format)
+    said = {
+        "not_found": _("This notebook's folder (with {module} and assignment.toml) is not under {here}."),
+        "unpack": _(
+            "Unpack the assignment there (Colab: upload the zip, then `!unzip -q ZIP`), run\n"
+            "`%cd FOLDER` with the folder that holds them, and run this cell again."
+        ),
+        "working": _("Working in {found}."),
+        "elsewhere": _("The assignment is in {found}: work from there."),
+        "installed": _("The kit is installed: each task's check cell runs its visible tests."),
+        "kit_folder": _("KIT (the kit folder your course gave you: kit/ in the release zip)"),
+        "not_installed": _(
+            "The course's kit is not installed in this kernel. Install it in a cell, then run this one again:"
+        ),
+    }
+    said = {key: repr(text) for key, text in said.items()}
+    return SETUP_CELL.format(marker=SETUP_MARKER, id=assignment.id, module=assignment.module, **said)
+
+
 def notebook_from_module(assignment, source: str) -> str:
     """The nbgrader-format notebook of a (stub) module: same code, one solution cell per name.
 
@@ -124,10 +544,13 @@ def notebook_from_module(assignment, source: str) -> str:
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     owner = {name: task for task in assignment.tasks for name in task.names}
-    handout = (
-        assignment.handout.read_text(encoding="utf-8") if assignment.handout.is_file() else f"# {assignment.title}\n"
-    )
+    from autograder.i18n import _, current, localize
+    from autograder.i18n_tools import handout_text
+
+    # in the active language (`blockgrade build --lang`): README.<lang>.md, the catalogs' summaries
+    handout = handout_text(assignment.folder, current()) or f"# {localize(assignment.title, assignment)}\n"
     cells = [_cell("markdown", handout.rstrip() + "\n", "handout", _read_only("handout"))]
+    cells.append(_cell("code", setup_cell_source(assignment), SETUP_ID, _read_only(SETUP_ID)))
 
     def text(node) -> str:
         first = first_line(node)
@@ -170,7 +593,8 @@ def notebook_from_module(assignment, source: str) -> str:
         if task.id not in started:
             started.add(task.id)
             about = f"about-{_slug(task.id)}"
-            header = f"## {task.id} ({task.points:g} points)\n\n{task.summary}\n"
+            header = _("## {task} ({points:g} points)", task=task.id, points=task.points)
+            header += f"\n\n{localize(task.summary, assignment)}\n"
             cells.append(_cell("markdown", header, about, _read_only(about)))
         grade_id = task.id if name == task.names[0] else name
         solution = {"grade": False, "grade_id": grade_id, "locked": False, "solution": True}
@@ -180,6 +604,9 @@ def notebook_from_module(assignment, source: str) -> str:
             check = f"from autograder.notebook_check import check\n\ncheck({task.id!r}, assignment={assignment.id!r})\n"
             cells.append(_cell("code", check, check_id, _read_only(check_id)))
     flush_given()
+    from autograder.questions import notebook_cells  # written questions: manually graded answer cells
+
+    cells += notebook_cells(assignment, _cell)
     notebook = {
         "cells": cells,
         "metadata": {

@@ -13,10 +13,14 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder import __version__
+from autograder import __version__, manual
+from autograder.i18n import N_, _, localize, speaks_assignment
 from autograder.integrity import summary as integrity_summary
-from autograder.results import NOT_RUN, PASSED, SubmissionResult
+from autograder.results import NOT_RUN, PASSED, SubmissionResult, status_label
 from autograder.text import code_span, csv_cell, fenced
+
+# checks of a device this runner lacks, said once (the summary, the feedback, the report)
+NOT_RUN_DEVICES = N_("{count} device check(s) were not run: this runner has no {devices}.")
 
 
 def fmt_points(value: float) -> str:
@@ -36,29 +40,40 @@ def test_visibility(result: SubmissionResult) -> str:
     return result.assignment.hidden_visibility
 
 
+def shown_test_name(result: SubmissionResult, test) -> str:
+    """`task: title [device]` with the title in the active language."""
+    title = localize(test.title, result.assignment)
+    return f"{test.task}: {title}" + (f" [{test.device}]" if test.device else "")
+
+
+@speaks_assignment
 def summary_text(result: SubmissionResult) -> str:
+    a = result.assignment
     lines = [
-        f"{result.assignment.title}: {fmt_points(result.score)} / {fmt_points(result.max_score)} ({result.status})"
+        f"{localize(a.title, a)}: {fmt_points(result.score)} / {fmt_points(result.max_score)} "
+        f"({status_label(result.status)})"
     ]
-    lines += [f"- {note}" for note in result.notes]
+    lines += [f"- {localize(note, a)}" for note in result.notes]
     not_run = [t for t in result.tests if t.outcome == NOT_RUN]
     if not_run:
         devices = sorted({t.test.device for t in not_run if t.test.device})
-        lines.append(f"- {len(not_run)} device check(s) were not run: this runner has no {', '.join(devices)}.")
+        lines.append("- " + _(NOT_RUN_DEVICES, count=len(not_run), devices=", ".join(devices)))
+    lines += manual.result_summary_lines(result)  # written questions: pending, or their score
     return "\n".join(lines)
 
 
+@speaks_assignment
 def results_json(result: SubmissionResult) -> dict:
     """Gradescope's results.json for one submission; each test's tags carry its task id."""
     visibility = test_visibility(result)
     tests = []
     for number, r in enumerate(result.tests, start=1):
         entry = {
-            "name": r.test.name + (" (not run)" if r.outcome == NOT_RUN else ""),
+            "name": shown_test_name(result, r.test) + (_(" (not run)") if r.outcome == NOT_RUN else ""),
             "number": str(number),
             "score": _points_json(r.score),
             "max_score": _points_json(r.max_score),
-            "output": r.message,
+            "output": localize(r.message, result.assignment),
             "output_format": "text",
             "tags": [r.test.task],
             "visibility": visibility,
@@ -86,34 +101,42 @@ def results_json(result: SubmissionResult) -> dict:
             "kit_version": __version__,
             # what the integrity scan flagged, for the instructor: never in the student's feedback
             "integrity_flags": result.integrity_flags,
+            **manual.results_extra(result),  # written questions: extra_data.written (autograder.manual)
         },
     }
 
 
+@speaks_assignment
 def feedback_markdown(result: SubmissionResult) -> str:
+    """The student's feedback.md, in the active language."""
     a = result.assignment
-    out = [f"# {a.title}: {fmt_points(result.score)} / {fmt_points(result.max_score)}", ""]
-    origin = f" ({a.module} from {code_span(result.origin)})" if result.origin else ""
-    out.append(f"Status: **{result.status}**{origin}")
+    out = [
+        f"# {localize(a.title, a)}: {fmt_points(result.score)} / {fmt_points(result.max_score)}"
+        + localize(manual.title_suffix(result), a),  # "(autograded part; ...)" while questions are pending
+        "",
+    ]
+    origin = _(" ({module} from {origin})", module=a.module, origin=code_span(result.origin)) if result.origin else ""
+    out.append(_("Status: **{status}**", status=status_label(result.status)) + origin)
     out.append("")
     if result.notes:
-        out += ["## Notes", ""]
+        out += [_("## Notes"), ""]
+        notes = [localize(n, a) for n in result.notes]
         # student text sits in code it cannot close: a note may quote an exception's message
-        out += [f"- {fenced(n, indent='  ') if chr(10) in n else code_span(n)}" for n in result.notes]
+        out += [f"- {fenced(n, indent='  ') if chr(10) in n else code_span(n)}" for n in notes]
         out.append("")
-    out += ["| Task | Points | Result |", "|---|---|---|"]
+    out += [_("| Task | Points | Result |"), "|---|---|---|"]
     for s in result.task_scores():
         if s.failed:
-            verdict = f"{s.failed} of {s.passed + s.failed} checks failed"
+            verdict = _("{failed} of {checks} checks failed", failed=s.failed, checks=s.passed + s.failed)
         elif s.passed:
-            verdict = "passed"
+            verdict = _("passed")
         else:
-            verdict = "not run"
+            verdict = _("not run")
         out.append(f"| {s.task} | {fmt_points(s.score)} / {fmt_points(s.max_score)} | {verdict} |")
     out.append("")
     failing = [r for r in result.tests if r.outcome not in (PASSED, NOT_RUN)]
     if failing:
-        out += ["## What to fix", ""]
+        out += [_("## What to fix"), ""]
         for task in a.tasks:
             mine = [r for r in failing if r.test.task == task.id]
             if not mine:
@@ -121,18 +144,28 @@ def feedback_markdown(result: SubmissionResult) -> str:
             out += [f"### {task.id}", ""]
             for r in mine:
                 out.append(
-                    f"- **{r.test.title}**"
+                    f"- **{localize(r.test.title, a)}**"
                     + (f" [{r.test.device}]" if r.test.device else "")
-                    + f" ({fmt_points(r.max_score)} pt)"
+                    + _(" ({points} pt)", points=fmt_points(r.max_score))
                 )
                 out.append("")
-                out.append(fenced(r.message))
+                out.append(fenced(localize(r.message, a)))
                 out.append("")
     not_run = [r for r in result.tests if r.outcome == NOT_RUN]
     if not_run:
-        out += ["## Not run", ""]
-        out += [f"- {r.test.name}: {code_span(r.message)}" for r in not_run]
+        out += [_("## Not run"), ""]
+        # a device this runner lacks: one line for all its checks, not one per check
+        devices = sorted({r.test.device for r in not_run if r.test.device})
+        if devices:
+            count = sum(1 for r in not_run if r.test.device)
+            out.append("- " + _(NOT_RUN_DEVICES, count=count, devices=", ".join(devices)))
+        out += [
+            f"- {shown_test_name(result, r.test)}: {code_span(localize(r.message, a))}"
+            for r in not_run
+            if not r.test.device
+        ]
         out.append("")
+    out += manual.result_feedback_section(result)  # written questions, last (autograder.manual)
     return "\n".join(out)
 
 
@@ -149,6 +182,7 @@ def write_submission(out_dir: Path, result: SubmissionResult) -> Path:
     folder = out_dir / result.name
     atomic_write(folder / "results.json", json.dumps(results_json(result), indent=2) + "\n")
     atomic_write(folder / "feedback.md", feedback_markdown(result))
+    manual.write_answers(folder, result)  # answers/<question>.md (autograder.manual)
     return folder
 
 
@@ -184,4 +218,5 @@ def gradebook_row(result: SubmissionResult, columns: dict[str, str] | None = Non
         "status": result.status,
         "tasks": {s.task: s.score for s in result.task_scores()},
         "flags": integrity_summary(result.integrity_flags),  # '2: frame access, fd write'
+        **manual.gradebook_cells(result),  # one column per written question, then `written`
     }

@@ -18,8 +18,11 @@ from pathlib import Path
 
 from autograder import __version__
 from autograder.catalog import Assignment
+from autograder.choosing import working_file
 from autograder.errors import BlockgradeError
 from autograder.grading import import_notes
+from autograder.i18n import _, localize, speaks_assignment
+from autograder.questions import working_answers
 from autograder.sandbox.client import SandboxHost
 from autograder.staging import MANIFEST, StagingError, stage
 
@@ -61,49 +64,79 @@ def stub_functions(source: str) -> list[str]:
     return found
 
 
+def _other_file_warning(assignment: Assignment, path: Path) -> list[str]:
+    """A warning when the file packed is not the one with the work in it: the untouched stub
+    `blocks.py` beside a changed `blocks.ipynb`, or the reverse (`choosing`'s rule)."""
+    if path.name not in (assignment.module, assignment.notebook):
+        return []
+    other = path.with_name(assignment.notebook if path.name == assignment.module else assignment.module)
+    if not other.is_file():
+        return []
+    work = working_file(assignment, path.parent, verb="would be graded")
+    if work.path.name == path.name:
+        return []
+    return [
+        f"you are submitting {path.name}, but {other.name} beside it holds more of your work: {work.why}. "
+        f"Submit it instead: blockgrade submit {assignment.id} --file {other.name}"
+    ]
+
+
+@speaks_assignment
 def pack(assignment: Assignment, path: Path, output: Path, *, force: bool = False) -> PackReport:
     try:
         staged = stage(path, assignment)
     except StagingError as exc:
-        raise SubmitRefused(exc.message) from None
+        raise SubmitRefused(localize(exc.message, assignment)) from None
     source = staged.submission.source
-    warnings: list[str] = list(staged.notes)
+    warnings: list[str] = [localize(n, assignment) for n in staged.notes]
     try:
         ast.parse(source, filename=assignment.module)
     except SyntaxError as exc:
-        problem = f"{path.name} line {exc.lineno}: {exc.msg}"
+        # a notebook's error cites its cell and the line in it, not the module made of its cells
+        where, line = staged.lines.at(exc.lineno, path.name) if staged.lines else (path.name, exc.lineno)
+        problem = _("{file} line {line}: {message}", file=where, line=line, message=exc.msg)
         if not force:
-            raise SubmitRefused(f"{problem}. Fix it (or submit anyway with --force).") from None
+            raise SubmitRefused(_("{problem}. Fix it (or submit anyway with --force).", problem=problem)) from None
         warnings.append(problem)
 
     with SandboxHost([]) as host:
         run = host.run(staged.submission, [], assignment.limits)
-    problems = import_notes(run, path.name)
+    problems = [localize(p, assignment) for p in import_notes(run, path.name, staged.lines)]
     if run.internal:
-        problems.append(f"the import could not be checked: {run.internal}")
+        problems.append(_("the import could not be checked: {reason}", reason=run.internal))
     if problems and not force:
-        raise SubmitRefused("\n".join(problems) + "\nFix it (or submit anyway with --force).")
+        raise SubmitRefused("\n".join(problems) + "\n" + _("Fix it (or submit anyway with --force)."))
     warnings += problems if force else []
     present = set((run.import_info or {}).get("present", []))
     for task in assignment.tasks:
         missing = [n for n in task.names if n not in present]
         if missing:
-            warnings.append(f"{', '.join(missing)} is not defined: task {task.id} will earn no points.")
+            warnings.append(
+                _("{names} is not defined: task {task} will earn no points.", names=", ".join(missing), task=task.id)
+            )
     stubs = stub_functions(source)
     if stubs:
-        warnings.append(f"still raising NotImplementedError: {', '.join(stubs)}.")
+        warnings.append(_("still raising NotImplementedError: {names}.", names=", ".join(stubs)))
+    warnings += _other_file_warning(assignment, path)
+    written = working_answers(assignment, path)  # answers.md goes in the zip too (autograder.questions)
+    warnings += [localize(w, assignment) for w in written.warnings]
 
     data = path.read_bytes() if path.is_file() else None
     if data is None:
-        raise SubmitRefused(f"{path} is not a file")
+        raise SubmitRefused(_("{path} is not a file", path=path))
     manifest = {
         "assignment": assignment.id,
-        "files": {path.name: hashlib.sha256(data).hexdigest()},
+        "files": {
+            path.name: hashlib.sha256(data).hexdigest(),
+            **{name: hashlib.sha256(content).hexdigest() for name, content in written.files.items()},
+        },
         "kit_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     output.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(path.name, data)
+        for name, content in written.files.items():
+            archive.writestr(name, content)
         archive.writestr(MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return PackReport(zip_path=output, warnings=warnings)

@@ -1,5 +1,5 @@
-"""What leaves the instructor's repository for students: a release zip, an nbgrader course
-folder, a GitHub Classroom starter repository.
+"""What leaves the instructor's repository for students: a release zip, a GitHub Classroom
+starter repository (an nbgrader course folder: `autograder.nbgrader_export`).
 
 Each is built from the generator's own output (`generate.build_assignment`: stubs, notebook,
 handout, visible tests), never by copying from `solutions/` or `tests/hidden/`, and each is
@@ -14,10 +14,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from autograder import __version__
-from autograder.catalog import Assignment, CatalogError, Course
+from autograder import __version__, i18n
+from autograder.catalog import Assignment, CatalogError
 from autograder.generate import BEGIN, END, build_assignment, stub_source
-from autograder.notebooks import notebook_from_module
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -78,96 +77,91 @@ def _assert_no_solution(assignment: Assignment, folder: Path) -> None:
                 raise CatalogError(f"refusing to release {path.name}: it holds solution code ({leaked[:60]!r})")
 
 
-RELEASE_README = """\
+RELEASE_README = i18n.N_("""\
 # {title}
 
-`{slug}/` is your assignment: work in `{module}` or `{notebook}`. `kit/` is the course's
-autograder, to check your work before you submit. Install it once (Python 3.10 or newer):
+This folder holds your assignment, `{slug}/` (work in `{module}` or in `{notebook}`), and
+`kit/`, the course's autograder, to check your work before you submit.
 
-    python -m pip install --index-url {torch_index} torch=={torch_version}
-    python -m pip install -c kit/constraints.txt ./kit
+## Install the kit (once; Python 3.10 or newer)
 
-(in Colab or Jupyter, the same lines with `!` in front). Then, in `{slug}/`:
+In this folder, make a virtual environment and install the kit into it (a system that manages
+its own Python, such as Debian, Ubuntu or Homebrew, refuses a bare `pip install`):
+
+    python3 -m venv .venv
+    .venv/bin/python -m pip install --index-url {torch_index} torch=={torch_version}
+    .venv/bin/python -m pip install -c kit/constraints.txt ./kit
+
+On Windows, write `py -m venv .venv`, and `.venv\\Scripts\\python` for `.venv/bin/python`. In
+each new terminal, activate it: `source .venv/bin/activate` (Windows: `.venv\\Scripts\\activate`).
+
+In Jupyter or Colab, where torch is there already, install the kit into the notebook's own
+kernel instead, from a cell: `%cd` to this folder, then `%pip install ./kit`.
+
+## Check and submit
+
+In `{slug}/`:
 
     blockgrade check            # the visible tests, task by task
     blockgrade submit {id}      # packs {id}-submission.zip to upload
 
 or, in the notebook, run the check cell that ends each task.
-"""
+""")
+# The one folder a release zip unpacks into.
+RELEASE_FOLDER = "{id}-student"
 
 
-def release_zip(assignment: Assignment, target: Path) -> Path:
-    """What students get: `<slug>/` (stub module, notebook, handout, visible tests), the kit
-    to check it with in `kit/`, and a README saying how to install it."""
+def release_zip(assignment: Assignment, target: Path, language: str | None = None) -> Path:
+    """What students get, in one folder (`<id>-student/`): `<slug>/` (stub module, notebook,
+    handout, visible tests), the kit to check it with in `kit/` (constraints for the runtime
+    only), and a README saying how to install it in a venv; in `language` (default: the
+    assignment's, autograder.i18n)."""
+    language = i18n.resolve(language, assignment, environment=False)
     with tempfile.TemporaryDirectory(prefix="blockgrade-release-") as tmp:
-        root = Path(tmp) / "release"
-        build_assignment(assignment, root / assignment.slug)
+        root = Path(tmp) / "release" / RELEASE_FOLDER.format(id=assignment.id)
+        build_assignment(assignment, root / assignment.slug, language)
         _assert_no_solution(assignment, root / assignment.slug)
         copy_kit(root / "kit")  # the engine: no assignment's code in it
-        readme = RELEASE_README.format(
-            title=assignment.title,
-            slug=assignment.slug,
-            module=assignment.module,
-            notebook=assignment.notebook,
-            id=assignment.id,
-            torch_index=TORCH_CPU_INDEX,
-            torch_version=pinned("torch"),
-        )
-        (root / "README.md").write_text(readme, encoding="utf-8")
-        return zip_folder(root, target)
-
-
-# --------------------------------------------------------------------------- nbgrader
-
-
-NBGRADER_CONFIG = """\
-# Written by `blockgrade export nbgrader`; nbgrader reads it from the course folder.
-c = get_config()  # noqa: F821
-c.CourseDirectory.course_id = {course_id!r}
-"""
-
-
-def export_nbgrader(course: Course, course_dir: Path) -> list[Path]:
-    """`course_dir/source/<id>/`: the solution notebook in nbgrader's source format (solution
-    regions between `### BEGIN SOLUTION` and `### END SOLUTION`, which `nbgrader
-    generate_assignment` replaces by stubs) with the handout, the template module (the given
-    code `check()` builds on) and the visible tests beside it, for every assignment."""
-    written = []
-    for assignment in course.assignments:
-        target = course_dir / "source" / assignment.id
-        solution = (assignment.solution_dir / assignment.module).read_text(encoding="utf-8")
-        notebook = notebook_from_module(assignment, solution)
-        _check_markers_only_in_solution_cells(assignment, notebook)
-        with tempfile.TemporaryDirectory(prefix="blockgrade-nbgrader-") as tmp:
-            folder = Path(tmp) / assignment.id
-            build_assignment(assignment, folder)
-            (folder / assignment.notebook).unlink()
-            _assert_no_solution(assignment, folder)
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(folder, target)
-        (target / assignment.notebook).write_text(notebook, encoding="utf-8")
-        written.append(target / assignment.notebook)
-    config = course_dir / "nbgrader_config.py"
-    if not config.exists():
-        course_id = re.sub(r"[^A-Za-z0-9_-]", "-", course.root.name) or "course"
-        config.write_text(NBGRADER_CONFIG.format(course_id=course_id), encoding="utf-8")
-    return written
-
-
-def _check_markers_only_in_solution_cells(assignment: Assignment, notebook_text: str) -> None:
-    import json
-
-    for cell in json.loads(notebook_text)["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        source = "".join(cell.get("source", ""))
-        if source.count(BEGIN) != source.count(END):
-            raise CatalogError(f"{assignment.id}: cell {meta.get('grade_id')!r} has unbalanced solution markers")
-        if BEGIN in source and not meta.get("solution"):
-            raise CatalogError(
-                f"{assignment.id}: a solution region lies outside every task's definition "
-                f"(cell {meta.get('grade_id')!r}); nbgrader would release it as is"
+        with i18n.using(language):
+            readme = i18n._(
+                RELEASE_README,
+                title=i18n.localize(assignment.title, assignment),
+                slug=assignment.slug,
+                module=assignment.module,
+                notebook=assignment.notebook,
+                id=assignment.id,
+                torch_index=TORCH_CPU_INDEX,
+                torch_version=pinned("torch"),
             )
+        (root / "README.md").write_text(readme, encoding="utf-8")
+        return zip_folder(root.parent, target)
+
+
+# --------------------------------------------------------------------------- grading suites
+
+
+def copy_grading_suites(assignment: Assignment, target: Path) -> Path:
+    """The assignment as a grader needs it, for a course folder graded elsewhere (Gradescope's
+    bundle, an nbgrader course): toml, handout and both suites, no solution. The toml loses
+    its `[audit]` table, whose equivalent mutants quote solution lines (a grader needs the rest,
+    the written questions' rubrics included)."""
+    from autograder.generate import _TABLE_HEADER
+
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(assignment.folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    toml = target / "assignment.toml"
+    kept, skipping = [], False
+    for line in toml.read_text(encoding="utf-8").splitlines(keepends=True):
+        header = _TABLE_HEADER.match(line)
+        if header:
+            skipping = header.group(1).split(".")[0].strip() == "audit"
+        if not skipping:
+            kept.append(line)
+    from autograder.generate import with_language  # the language its feedback is in (--lang, or its own)
+
+    toml.write_text(with_language("".join(kept), i18n.resolve(None, assignment, environment=False)), encoding="utf-8")
+    return target
 
 
 # --------------------------------------------------------------------------- GitHub Classroom
@@ -240,28 +234,99 @@ def classroom_workflow(assignment: Assignment, python: str = "3.11") -> str:
     return "\n".join(header + steps) + "\n"
 
 
+# Where a student's install may run: a requirement whose marker holds on none of these is left out.
+STUDENT_PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
+STUDENT_PLATFORMS = (("linux", "Linux", "posix"), ("darwin", "Darwin", "posix"), ("win32", "Windows", "nt"))
+
+
+def _may_apply(marker) -> bool:
+    """Whether a requirement's marker holds for some student (any Python and system above), no
+    extra asked for."""
+    for python in STUDENT_PYTHONS:
+        for sys_platform, system, os_name in STUDENT_PLATFORMS:
+            environment = {
+                "python_version": python,
+                "python_full_version": f"{python}.0",
+                "sys_platform": sys_platform,
+                "platform_system": system,
+                "os_name": os_name,
+                "extra": "",
+            }
+            if marker.evaluate(environment):
+                return True
+    return False
+
+
+def runtime_packages() -> set[str]:
+    """The distributions `pip install ./kit` brings, with no extra: the kit's `dependencies`
+    (pyproject.toml) and theirs in turn, as this environment's metadata says, on any Python or
+    system a student may have (a package not installed here counts without its own)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from autograder.catalog import tomllib
+
+    project = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    todo, found = list(project["dependencies"]), set()
+    while todo:
+        requirement = Requirement(todo.pop())
+        name = canonicalize_name(requirement.name)
+        if name in found or (requirement.marker is not None and not _may_apply(requirement.marker)):
+            continue
+        found.add(name)
+        try:
+            todo += metadata.requires(requirement.name) or []
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def runtime_constraints() -> str:
+    """The kit's constraints.txt cut to what a student installs (`runtime_packages`): the
+    instructor tools' pins stay home."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    wanted = runtime_packages()
+    lines = [
+        "# Exact versions of what `pip install -c constraints.txt ./kit` installs: the kit's runtime",
+        "# (check, submit, the notebook check, grading), cut from the course's constraints.txt.",
+    ]
+    for line in (KIT_ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            if canonicalize_name(Requirement(line.split(" #")[0]).name) in wanted:
+                lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 def copy_kit(target: Path) -> None:
-    """The kit's engine and packaging, no more: what `pip install` needs to install `blockgrade`."""
+    """The kit's engine and packaging, no more: what `pip install` needs to install `blockgrade`,
+    with the constraints of its runtime only (a release, a Classroom repository and Gradescope's
+    bundle install no instructor tool)."""
     if not (KIT_ROOT / "pyproject.toml").is_file():
         raise CatalogError(f"the kit's sources are not at {KIT_ROOT}: run this from a checkout of the kit")
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("pyproject.toml", "constraints.txt", "LICENSE"):
+    for name in ("pyproject.toml", "LICENSE"):
         if (KIT_ROOT / name).is_file():
             shutil.copyfile(KIT_ROOT / name, target / name)
+    (target / "constraints.txt").write_text(runtime_constraints(), encoding="utf-8")
     shutil.copytree(
         KIT_ROOT / "autograder", target / "autograder", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
     (target / "README.md").write_text("blockgrade: the engine of the course's autograder.\n", encoding="utf-8")
 
 
-def classroom_repository(assignment: Assignment, target: Path) -> Path:
-    """A starter repository for GitHub Classroom: the assignment's student folder at its root,
-    the kit in `.github/blockgrade/` and the autograding workflow."""
+def classroom_repository(assignment: Assignment, target: Path, language: str | None = None) -> Path:
+    """A starter repository for GitHub Classroom: the assignment's student folder at its root
+    (in `language`, default the assignment's), the kit in `.github/blockgrade/` and the
+    autograding workflow."""
     if target.exists() and any(target.iterdir()):
         raise CatalogError(f"{target} exists and is not empty")
     with tempfile.TemporaryDirectory(prefix="blockgrade-classroom-") as tmp:
         folder = Path(tmp) / "repo"
-        build_assignment(assignment, folder)
+        build_assignment(assignment, folder, language)
         _assert_no_solution(assignment, folder)
         copy_kit(folder / ".github" / "blockgrade")
         workflow = folder / ".github" / "workflows" / "classroom.yml"

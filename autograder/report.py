@@ -17,16 +17,19 @@ from pathlib import Path
 
 import jinja2
 
-from autograder import __version__
+from autograder import __version__, i18n
 from autograder.catalog import Assignment
-from autograder.outputs import atomic_write, fmt_points
+from autograder.i18n import localize
+from autograder.outputs import NOT_RUN_DEVICES, atomic_write, fmt_points
 from autograder.results import (
     FAILED,
     GRADED,
+    NOT_GRADED,
     NOT_RUN,
     PASSED,
     SubmissionResult,
     status_counts,
+    status_label,
     task_summaries,
 )
 
@@ -34,6 +37,7 @@ TOP_FAILURES = 15
 EXAMPLES_PER_FAILURE = 5
 MAX_BINS = 25
 REVIEW_LINES = 25  # flagged lines shown per submission
+HTML_LANG = {"zh": "zh-CN"}  # the page's lang attribute: picks the reader's CJK glyph forms
 
 
 @dataclass(frozen=True)
@@ -73,15 +77,28 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def context(assignment: Assignment, results: list[SubmissionResult], count: int, interrupted: bool) -> dict:
-    results = sorted(results, key=lambda r: r.name)
+def context(
+    assignment: Assignment, results: list[SubmissionResult], count: int, interrupted: bool, similarity=None
+) -> dict:
+    # the written questions' and the similar submissions' sections
+    from autograder import manual
+    from autograder import similarity as similar
+
+    everyone = sorted(results, key=lambda r: r.name)
+    # The statistics (scores, tasks, tests, failures) are about the submissions whose code was
+    # read: a missing file or a bad archive has its own section and is no test's failure.
+    results = [r for r in everyone if r.status not in NOT_GRADED]
     scores = [r.score for r in results]
+    # once written questions are merged (autograder.manual), scores are out of the whole assignment
+    out_of = assignment.max_score + (assignment.written_points if any(r.marks for r in everyone) else 0)
     tasks = [
         {
             "id": t.task,
             "points": fmt_points(t.points),
             "mean": fmt_points(round(t.mean, 2)) if t.count else "–",
             "rate": _rate(t.full, t.count),
+            "full": t.full,
+            "count": t.count,
         }
         for t in task_summaries(assignment, results)
     ]
@@ -90,37 +107,55 @@ def context(assignment: Assignment, results: list[SubmissionResult], count: int,
     for r in results:
         for t in r.tests:
             row = per_test.setdefault(
-                t.test.name, {"name": t.test.name, "task": t.test.task, "passed": 0, "failed": 0, "not_run": 0}
+                t.test.name,
+                {
+                    "name": _shown_name(assignment, t.test),
+                    "task": t.test.task,
+                    "device": t.test.device,
+                    "passed": 0,
+                    "failed": 0,
+                    "not_run": 0,
+                },
             )
             row[{PASSED: "passed", FAILED: "failed", NOT_RUN: "not_run"}.get(t.outcome, "failed")] += 1
             if t.outcome == FAILED:
-                failures[(t.test.name, _message_key(t.message))].append((r.name, t.message))
+                failures[(_shown_name(assignment, t.test), _message_key(t.message))].append((r.name, t.message))
     tests = list(per_test.values())
     for row in tests:
-        row["rate"] = _rate(row["passed"], row["passed"] + row["failed"])
+        row["ran"] = row["passed"] + row["failed"]
+        row["rate"] = _rate(row["passed"], row["ran"])
+    # a device this runner lacks: its checks ran for no one, one note instead of a row each
+    unrun = [row for row in tests if not row["ran"] and row["device"]]
+    tests = [row for row in tests if row not in unrun]
     common = sorted(failures.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:TOP_FAILURES]
     return {
         "assignment": assignment,
+        "title": localize(assignment.title, assignment),
+        "lang": HTML_LANG.get(i18n.current(), i18n.current()),
         "version": __version__,
         "count": count,
-        "graded": len(results),
+        "graded": len(everyone),
+        "counted": len(results),  # the statistics' denominator: graded, less the not graded
         "interrupted": interrupted,
-        "max_score": fmt_points(assignment.max_score),
+        "max_score": fmt_points(out_of),
         "summary": {
             "mean": fmt_points(round(statistics.fmean(scores), 2)) if scores else "–",
             "median": fmt_points(round(statistics.median(scores), 2)) if scores else "–",
             "min": fmt_points(min(scores)) if scores else "–",
             "max": fmt_points(max(scores)) if scores else "–",
         },
-        "statuses": status_counts(results),
-        "bars": histogram(scores, assignment.max_score),
+        "statuses": [(status_label(status), n) for status, n in status_counts(everyone)],
+        "bars": histogram(scores, out_of),
         "tasks": tasks,
         "tests": tests,
+        "not_run": i18n._(NOT_RUN_DEVICES, count=len(unrun), devices=", ".join(sorted({r["device"] for r in unrun})))
+        if unrun
+        else "",
         "failures": [
             {
                 "test": test,
                 "count": len(hits),
-                "message": hits[0][1],
+                "message": localize(hits[0][1], assignment),
                 "who": [name for name, _ in hits[:EXAMPLES_PER_FAILURE]],
                 "more": max(0, len(hits) - EXAMPLES_PER_FAILURE),
             }
@@ -134,25 +169,46 @@ def context(assignment: Assignment, results: list[SubmissionResult], count: int,
                 "flags": r.integrity_flags[:REVIEW_LINES],
                 "more": max(0, len(r.integrity_flags) - REVIEW_LINES),
             }
-            for r in results
+            for r in everyone
             if r.integrity_flags
         ],
+        "not_graded": [
+            {
+                "name": r.name,
+                "status": status_label(r.status),
+                "note": localize(r.notes[0], assignment) if r.notes else "",
+            }
+            for r in everyone
+            if r.status in NOT_GRADED
+        ],
         "problems": [
-            {"name": r.name, "status": r.status, "note": r.notes[0] if r.notes else ""}
-            for r in results
-            if r.status != GRADED
+            {
+                "name": r.name,
+                "status": status_label(r.status),
+                "note": localize(r.notes[0], assignment) if r.notes else "",
+            }
+            for r in everyone
+            if r.status != GRADED and r.status not in NOT_GRADED
         ],
         "rows": [
             {
                 "name": r.name,
                 "score": fmt_points(r.score),
                 "status": r.status,
+                "status_label": status_label(r.status),
                 "tasks": [fmt_points(s.score) for s in r.task_scores()],
             }
-            for r in results
+            for r in everyone
         ],
         "task_ids": assignment.task_ids,
+        "written": manual.report_section(assignment, everyone),
+        "similarity": similar.report_section(similarity),
     }
+
+
+def _shown_name(assignment: Assignment, test) -> str:
+    """A test's `task: title [device]`, its title in the active language."""
+    return f"{test.task}: {localize(test.title, assignment)}" + (f" [{test.device}]" if test.device else "")
 
 
 def _environment() -> jinja2.Environment:
@@ -164,15 +220,28 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["percent"] = lambda rate: "–" if rate is None else f"{100 * rate:.0f}%"
+    env.globals["_"] = i18n._  # labels in the active language: {{ _("mean") }}, fields by name
     return env
 
 
-def render_report(assignment: Assignment, results: list[SubmissionResult], count: int, interrupted: bool) -> str:
-    return _environment().get_template("report.html.j2").render(context(assignment, results, count, interrupted))
+@i18n.speaks_assignment
+def render_report(
+    assignment: Assignment, results: list[SubmissionResult], count: int, interrupted: bool, similarity=None
+) -> str:
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(context(assignment, results, count, interrupted, similarity))
+    )
 
 
 def write_report(
-    path: Path, assignment: Assignment, results: list[SubmissionResult], count: int, interrupted: bool = False
+    path: Path,
+    assignment: Assignment,
+    results: list[SubmissionResult],
+    count: int,
+    interrupted: bool = False,
+    similarity=None,  # autograder.similarity.Similarity: the report's "Similar submissions"
 ) -> Path:
-    atomic_write(path, render_report(assignment, results, count, interrupted))
+    atomic_write(path, render_report(assignment, results, count, interrupted, similarity))
     return path

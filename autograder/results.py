@@ -8,18 +8,23 @@ from dataclasses import dataclass, field, replace
 
 from autograder import text
 from autograder.catalog import Assignment
+from autograder.i18n import N_, _
 from autograder.judge_runner import FAILED, NOT_RUN, PASSED, TestResult
+from autograder.questions import Answer, Mark
 
-GRADED = "graded"
-IMPORT_ERROR = "import error"
-TIMED_OUT = "timed out"
-CRASHED = "crashed"
-BAD_ARCHIVE = "bad archive"
-MISSING_FILE = "missing file"
-INTERNAL_ERROR = "internal error"
-JUDGING_STOPPED = "judging stopped"  # checking the submission's data overran the judging limits
+# N_ marks each for the catalogs: files keep these values, readers see `status_label(status)`
+GRADED = N_("graded")
+IMPORT_ERROR = N_("import error")
+TIMED_OUT = N_("timed out")
+CRASHED = N_("crashed")
+BAD_ARCHIVE = N_("bad archive")
+MISSING_FILE = N_("missing file")
+INTERNAL_ERROR = N_("internal error")
+JUDGING_STOPPED = N_("judging stopped")  # checking the submission's data overran the judging limits
 # When several apply, the gradebook shows the first of these.
 STATUS_ORDER = (INTERNAL_ERROR, BAD_ARCHIVE, MISSING_FILE, JUDGING_STOPPED, TIMED_OUT, CRASHED, IMPORT_ERROR, GRADED)
+# No code of the submission was read: it scores 0, and the class's statistics leave it out.
+NOT_GRADED = (MISSING_FILE, BAD_ARCHIVE)
 
 __all__ = ["SubmissionResult", "TaskScore", "PASSED", "FAILED", "NOT_RUN", *STATUS_ORDER]
 
@@ -48,17 +53,22 @@ class SubmissionResult:
     sandbox: str = ""  # the isolation the submission ran under: root, user or basic
     # what the integrity scan found (autograder.integrity): for the instructor, never the student
     integrity_flags: list[dict] = field(default_factory=list)
+    # written questions (autograder.questions): the answers found, and their scores once merged
+    answers: list[Answer] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+    source: str = ""  # the module source graded: the batch compares submissions (autograder.similarity)
 
     def __post_init__(self) -> None:
         bound_text(self)
 
     @property
     def score(self) -> float:
-        return sum(t.score for t in self.tests)
+        """The tests' points, and the written questions' once graded by hand (autograder.manual)."""
+        return sum(t.score for t in self.tests) + sum(m.score for m in self.marks)
 
     @property
     def max_score(self) -> float:
-        return sum(t.max_score for t in self.tests)
+        return sum(t.max_score for t in self.tests) + sum(m.points for m in self.marks)
 
     def task_scores(self) -> list[TaskScore]:
         scores = []
@@ -91,7 +101,7 @@ def bound_text(result: SubmissionResult) -> None:
 
     notes = [spend(n, text.MAX_NOTE_CHARS) for n in result.notes[: text.MAX_NOTES]]
     if len(result.notes) > text.MAX_NOTES:
-        notes.append(f"[… {len(result.notes) - text.MAX_NOTES} more note(s) left out …]")
+        notes.append(N_("[… {count} more note(s) left out …]", count=len(result.notes) - text.MAX_NOTES))
     result.notes = notes
     result.tests = [
         t if not t.message else replace(t, message=spend(t.message, text.MAX_MESSAGE_CHARS)) for t in result.tests
@@ -106,6 +116,12 @@ def bound_text(result: SubmissionResult) -> None:
     ]
     result.origin = text.one_line(result.origin, 300)
     result.name = text.one_line(result.name, 300)
+
+
+def status_label(status: str) -> str:
+    """A status as a reader sees it, in the active language; results.json and the gradebook
+    keep the value itself."""
+    return _(status)
 
 
 def worst_status(statuses) -> str:

@@ -16,9 +16,13 @@ import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
+from autograder import choosing
 from autograder.catalog import Assignment
-from autograder.notebooks import NotebookError, module_source_from_notebook
+from autograder.choosing import Candidate, ModuleFiles, Unclear
+from autograder.i18n import N_
+from autograder.notebooks import LineMap, NotebookError, notebook_module
 from autograder.sandbox.client import Submission
 
 MAX_SOURCE_BYTES = 1 * 2**20
@@ -29,7 +33,9 @@ MAX_ZIP_RATIO = 200  # uncompressed / compressed, beyond which a member counts a
 SEARCH_DEPTH = 4
 MAX_NAME_CHARS = 100
 # What a batch writes in its output folder beside the submissions' folders.
-BATCH_FILES = frozenset({"gradebook.csv", "report.html"})
+BATCH_FILES = frozenset(
+    {"gradebook.csv", "report.html", "manual.csv", "manual.new.csv", "manual", "similarity.csv", "similarity"}
+)
 MANIFEST = "manifest.json"
 
 BAD_ARCHIVE = "bad archive"
@@ -51,6 +57,7 @@ class Staged:
     submission: Submission
     origin: str  # where the module came from, for the feedback
     notes: list[str] = field(default_factory=list)
+    lines: LineMap | None = None  # a notebook's: which cell each line of the module came from
 
 
 def submission_name(path: Path) -> str:
@@ -78,7 +85,9 @@ def _decode(data: bytes, what: str) -> str:
     try:
         return importlib.util.decode_source(data)
     except (SyntaxError, ValueError, LookupError, TypeError) as exc:  # ValueError: UnicodeError of any codec
-        raise StagingError(IMPORT_ERROR, f"{what} is not readable text ({exc}); save it as UTF-8") from None
+        raise StagingError(
+            IMPORT_ERROR, N_("{what} is not readable text ({error}); save it as UTF-8", what=what, error=exc)
+        ) from None
 
 
 def _submission(assignment: Assignment, source: str) -> Submission:
@@ -89,43 +98,123 @@ def _submission(assignment: Assignment, source: str) -> Submission:
     return Submission(module=assignment.module_name, filename=assignment.module, source=source, names=names)
 
 
-def _from_bytes(assignment: Assignment, filename: str, data: bytes, origin: str) -> Staged:
+def _from_bytes(assignment: Assignment, filename: str, data: bytes, origin: str, shown: str | None = None) -> Staged:
+    """The module of a file graded as `filename` (the module or the notebook), read from `data`;
+    `shown` is the file's own name, which errors and tracebacks cite."""
+    shown = shown or filename
     if filename.endswith(".ipynb"):
         try:
             notebook = json.loads(data.decode("utf-8"))
-            source, notes = module_source_from_notebook(notebook)
+            task_names = tuple(n for t in assignment.tasks for n in t.names)
+            made = notebook_module(notebook, shown, task_names)
         except RecursionError:
-            raise StagingError(BAD_ARCHIVE, f"{filename} is nested too deeply to be a notebook") from None
+            raise StagingError(BAD_ARCHIVE, N_("{name} is nested too deeply to be a notebook", name=shown)) from None
         except (UnicodeDecodeError, ValueError, NotebookError) as exc:
-            raise StagingError(IMPORT_ERROR, f"{filename} is not a readable notebook: {exc}") from None
+            problem = N_("{name} is not a readable notebook: {error}", name=shown, error=exc)
+            raise StagingError(IMPORT_ERROR, problem) from None
         # A notebook may be larger than a module (outputs, images); the code it makes may not:
         # the sandbox's host takes requests of bounded size, and a module file is capped too.
-        if len(source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+        if len(made.source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
             raise StagingError(
-                BAD_ARCHIVE, f"the code cells of {filename} hold more than {MAX_SOURCE_BYTES // 2**20} MB of code"
+                BAD_ARCHIVE, f"the code cells of {shown} hold more than {MAX_SOURCE_BYTES // 2**20} MB of code"
             )
-        return Staged(_submission(assignment, source), origin, notes)
-    return Staged(_submission(assignment, _decode(data, filename)), origin)
+        return Staged(_submission(assignment, made.source), origin, made.notes, made.lines)
+    return Staged(_submission(assignment, _decode(data, shown)), origin)
 
 
-def stage(path: Path, assignment: Assignment, member: str | None = None) -> Staged:
-    """The module source of a submission at `path` (a folder, a zip, or the module file), or
-    in the folder `member` of the zip at `path` (a Gradescope export)."""
+def stage(path: Path, assignment: Assignment, member: str | None = None, files: ModuleFiles | None = None) -> Staged:
+    """The module source of a submission at `path` (a folder, a zip, or a module file or notebook
+    of any name `files` accepts), or in the folder `member` of the zip at `path` (a Gradescope
+    export). Where both the module and the notebook are there, the one the student worked in
+    (`choosing`); the notes say which and why."""
+    files = files or ModuleFiles.of(assignment)
     try:
         mode = os.lstat(path).st_mode
     except OSError:
         raise StagingError(MISSING_FILE, f"{path} does not exist") from None
     if stat.S_ISREG(mode) and path.name.lower().endswith(".zip"):
-        return _stage_zip(path, assignment, member)
-    if stat.S_ISREG(mode) and path.name in (assignment.module, assignment.notebook):
-        return _from_bytes(assignment, path.name, _read_capped(path), path.name)
+        return _stage_zip(path, assignment, member, files)
     if stat.S_ISDIR(mode) or (path.is_dir() and path.is_symlink()):
-        return _stage_folder(path, assignment)
+        return _stage_folder(path, assignment, files)
+    if stat.S_ISREG(mode):
+        problem = files.loose(path.name)
+        if problem:
+            raise StagingError(MISSING_FILE, problem)
+        kind = files.kind(path.name)
+        staged = _from_bytes(assignment, kind, _read_capped(path, kind), path.name, path.name)
+        if path.name != kind:
+            name = path.name
+            if files.named(name):
+                note = N_("{name} was graded as {kind} (its name says it is that file).", name=name, kind=kind)
+            else:
+                note = N_("{name} was graded as {kind} (the file given for this submission).", name=name, kind=kind)
+            staged.notes.insert(0, note)
+        return staged
     raise StagingError(MISSING_FILE, f"{path.name} is neither a folder, a zip, nor {assignment.module}")
 
 
-def _read_capped(path: Path) -> bytes:
-    cap = MAX_NOTEBOOK_BYTES if path.name.endswith(".ipynb") else MAX_SOURCE_BYTES
+def from_source(
+    assignment: Assignment, source: str, origin: str, notes: list[str] | None = None, lines: LineMap | None = None
+) -> Staged:
+    """A module made elsewhere (a notebook kernel's cells, by the notebook check), staged."""
+    return Staged(_submission(assignment, source), origin, list(notes or []), lines)
+
+
+def read_candidate(assignment: Assignment, path: Path) -> str:
+    """The module source a student's file stands for (a notebook's graded cells); StagingError
+    when it cannot be read."""
+    kind = ModuleFiles.of(assignment).kind(path.name)
+    return _from_bytes(assignment, kind, _read_capped(path, kind), path.name, path.name).submission.source
+
+
+def _choose(assignment: Assignment, found: list[tuple[str, str, str, Callable[[], bytes], str]], where: str) -> Staged:
+    """Stage each file found (relative name, how it was recognised, graded-as name, reader,
+    origin) and keep the one the student worked in, with notes saying which file was graded
+    and why. `where` begins the sentence saying that none is the module ("the submission
+    has", "x.zip holds")."""
+    staged: list[Staged | StagingError] = []
+    for name, _, kind, read, origin in found:
+        try:
+            staged.append(_from_bytes(assignment, kind, read(), origin, PurePosixPath(name).name))
+        except StagingError as exc:
+            staged.append(exc)
+    # a file recognised by being the only code of its kind must define a task's name
+    task_names = {n for t in assignment.tasks for n in t.names}
+    keep = [
+        i
+        for i, (s, (_, how, *_)) in enumerate(zip(staged, found))
+        if how != "only" or isinstance(s, StagingError) or task_names & choosing.defined_names(s.submission.source)
+    ]
+    if len(keep) < len(found):
+        if not keep:
+            names = ", ".join(name for name, *_ in found)
+            raise StagingError(
+                MISSING_FILE,
+                f"{where} no {assignment.module} (or {assignment.notebook}); the only code there, {names}, "
+                f"defines none of {', '.join(sorted(task_names))}",
+            )
+        found, staged = [found[i] for i in keep], [staged[i] for i in keep]
+    # each file by its own name, or by its path where two share a name
+    short = len({PurePosixPath(n).name for n, *_ in found}) == len(found)
+    candidates = [
+        Candidate(PurePosixPath(name).name if short else name, None, s.message)
+        if isinstance(s, StagingError)
+        else Candidate(PurePosixPath(name).name if short else name, s.submission.source)
+        for (name, *_), s in zip(found, staged)
+    ]
+    choice = choosing.choose(assignment, candidates)
+    chosen, (name, how, kind, _, _) = staged[choice.index], found[choice.index]
+    if isinstance(chosen, StagingError):
+        if choice.reason:
+            raise StagingError(chosen.status, f"{chosen.message} ({choice.reason})")
+        raise chosen
+    renamed = choosing.how_named(name, kind, how)
+    chosen.notes[:0] = [n for n in (renamed, choice.reason) if n]
+    return chosen
+
+
+def _read_capped(path: Path, kind: str | None = None) -> bytes:
+    cap = MAX_NOTEBOOK_BYTES if (kind or path.name).endswith(".ipynb") else MAX_SOURCE_BYTES
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
@@ -140,35 +229,47 @@ def _read_capped(path: Path) -> bytes:
     return data
 
 
-def _stage_folder(folder: Path, assignment: Assignment) -> Staged:
-    candidates: dict[str, list[Path]] = {assignment.module: [], assignment.notebook: [], ".zip": []}
+def _unclear(exc: Unclear, where: str) -> StagingError:
+    return StagingError(BAD_ARCHIVE if exc.several else MISSING_FILE, f"{where} {exc.message}")
+
+
+def _stage_folder(folder: Path, assignment: Assignment, files: ModuleFiles) -> Staged:
+    found: dict[str, Path] = {}  # relative name -> path
+    zips: list[Path] = []
     root_depth = len(folder.parts)
-    for here, dirs, files in os.walk(folder, followlinks=False):
+    for here, dirs, names in os.walk(folder, followlinks=False):
         here_path = Path(here)
         depth = len(here_path.parts) - root_depth
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__MACOSX", "__pycache__")) and depth < SEARCH_DEPTH)
-        for name in sorted(files):
-            if name in (assignment.module, assignment.notebook):
-                candidates[name].append(here_path / name)
-            elif name.lower().endswith(".zip") and depth == 0:
-                candidates[".zip"].append(here_path / name)
-    for kind in (assignment.module, assignment.notebook):
-        found = sorted(candidates[kind], key=lambda p: (len(p.parts), str(p)))
-        if not found:
-            continue
-        if len(found) > 1 and len(found[0].parts) == len(found[1].parts):
-            where = ", ".join(str(p.relative_to(folder)) for p in found[:3])
-            raise StagingError(BAD_ARCHIVE, f"several copies of {kind} ({where}): keep one")
-        chosen = found[0]
-        if os.path.islink(chosen):
-            raise StagingError(BAD_ARCHIVE, f"{chosen.relative_to(folder)} is a link; submit the file itself")
-        staged = _from_bytes(assignment, kind, _read_capped(chosen), str(chosen.relative_to(folder)))
-        if chosen.parent != folder:
-            staged.notes.append(f"{kind} was found in {chosen.parent.relative_to(folder)}/.")
-        return staged
-    if len(candidates[".zip"]) == 1:
-        return _stage_zip(candidates[".zip"][0], assignment)
-    raise StagingError(MISSING_FILE, f"the submission has no {assignment.module} (or {assignment.notebook})")
+        for name in sorted(names):
+            if name.startswith("._"):
+                continue
+            path = here_path / name
+            found[path.relative_to(folder).as_posix()] = path
+            if name.lower().endswith(".zip") and depth == 0:
+                zips.append(path)
+    try:
+        picked = files.candidates(list(found), only=len(zips) != 1)
+    except Unclear as exc:
+        if not exc.several and len(zips) == 1:
+            return _stage_zip(zips[0], assignment, None, files)
+        raise _unclear(exc, "the submission has") from None
+    for name, _ in picked:
+        if os.path.islink(found[name]):
+            raise StagingError(BAD_ARCHIVE, f"{name} is a link; submit the file itself")
+
+    def reader(path: Path, kind: str) -> Callable[[], bytes]:
+        return lambda: _read_capped(path, kind)
+
+    staged = _choose(
+        assignment,
+        [(n, how, files.kind(n), reader(found[n], files.kind(n)), n) for n, how in picked],
+        "the submission has",
+    )
+    chosen = Path(staged.origin)
+    if chosen.parent != Path("."):
+        staged.notes.append(N_("{name} was found in {folder}/.", name=chosen.name, folder=chosen.parent.as_posix()))
+    return staged
 
 
 def check_member(info: zipfile.ZipInfo) -> str:
@@ -191,7 +292,10 @@ def check_member(info: zipfile.ZipInfo) -> str:
     return normalized
 
 
-def _stage_zip(path: Path, assignment: Assignment, member: str | None = None) -> Staged:
+def _stage_zip(
+    path: Path, assignment: Assignment, member: str | None = None, files: ModuleFiles | None = None
+) -> Staged:
+    files = files or ModuleFiles.of(assignment)
     try:
         archive = zipfile.ZipFile(path)
     except UnicodeDecodeError:  # before ValueError, of which it is a kind
@@ -218,26 +322,33 @@ def _stage_zip(path: Path, assignment: Assignment, member: str | None = None) ->
                 continue
             members[name] = info
         notes = _manifest_notes(archive, members, assignment)
-        for kind in (assignment.module, assignment.notebook):
-            found = sorted((n for n in members if PurePosixPath(n).name == kind), key=lambda n: (n.count("/"), n))
-            if not found:
-                continue
-            if len(found) > 1 and found[0].count("/") == found[1].count("/"):
-                raise StagingError(BAD_ARCHIVE, f"{path.name} holds several copies of {kind}: keep one")
-            info = members[found[0]]
-            cap = MAX_NOTEBOOK_BYTES if kind.endswith(".ipynb") else MAX_SOURCE_BYTES
-            if info.file_size > cap:
-                raise StagingError(BAD_ARCHIVE, f"{found[0]} is larger than {cap // 2**20} MB")
-            try:
-                with archive.open(info) as f:
-                    data = f.read(cap + 1)
-            except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError) as exc:
-                raise StagingError(BAD_ARCHIVE, f"{found[0]} cannot be read from {path.name} ({exc})") from None
-            staged = _from_bytes(assignment, kind, data, f"{path.name}:{member or ''}{found[0]}")
-            staged.notes = notes + staged.notes
-            return staged
-    where = member.rstrip("/") if member else path.name
-    raise StagingError(MISSING_FILE, f"{where} holds no {assignment.module} (or {assignment.notebook})")
+        where = member.rstrip("/") if member else path.name
+        try:
+            picked = files.candidates([n for n in members if n != MANIFEST])
+        except Unclear as exc:
+            raise _unclear(exc, f"{where} holds") from None
+
+        def reader(name: str, kind: str) -> Callable[[], bytes]:
+            def read() -> bytes:
+                info = members[name]
+                cap = MAX_NOTEBOOK_BYTES if kind.endswith(".ipynb") else MAX_SOURCE_BYTES
+                if info.file_size > cap:
+                    raise StagingError(BAD_ARCHIVE, f"{name} is larger than {cap // 2**20} MB")
+                try:
+                    with archive.open(info) as f:
+                        return f.read(cap + 1)
+                except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError) as exc:
+                    raise StagingError(BAD_ARCHIVE, f"{name} cannot be read from {path.name} ({exc})") from None
+
+            return read
+
+        staged = _choose(
+            assignment,
+            [(n, how, files.kind(n), reader(n, files.kind(n)), f"{path.name}:{member or ''}{n}") for n, how in picked],
+            f"{where} holds",
+        )
+        staged.notes = notes + staged.notes
+        return staged
 
 
 def _manifest_notes(archive: zipfile.ZipFile, members: dict, assignment: Assignment) -> list[str]:

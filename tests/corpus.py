@@ -16,7 +16,8 @@ what the grader must conclude:
 A judge names a cause only by raising `judging.Mistake(cause, message)`; the causes named for a
 case must be exactly its `# cause:` ids (none for a case without one).
 
-Expected points are for a CPU-only run (the corpus is graded with devices=["cpu"]).
+Expected points are for a CPU-only run (the corpus is graded with devices=["cpu"]), where the
+cuda:0 checks run on the stand-in GPU (autograder.standin): a GPU runner gives the same points.
 """
 
 from __future__ import annotations

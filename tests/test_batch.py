@@ -83,7 +83,11 @@ def test_a_gradescope_export_is_graded_with_student_columns(tmp_path):
     )
     with open(batch.gradebook, newline="", encoding="utf-8") as f:
         header = next(csv.reader(f))
-    assert header == ["submission", "score", "max_score", "status", *BLOCKS.task_ids, "name", "email", "sid", "flags"]
+    assert header == [
+        *("submission", "score", "max_score", "status", *BLOCKS.task_ids),
+        *(*BLOCKS.question_ids, "written"),  # the written questions, graded by hand (test_manual.py)
+        *("name", "email", "sid", "flags"),
+    ]
     book = {r["submission"]: r for r in rows(batch.gradebook)}
     assert set(book) == {"submission_101", "submission_102", "submission_103"}
     assert (book["submission_101"]["name"], book["submission_101"]["email"]) == ("Ada Lovelace", "ada@example.edu")
@@ -154,7 +158,12 @@ def test_grading_twice_gives_identical_results(tmp_path):
     grade_batch(COURSE, BLOCKS, paths, tmp_path / "second", devices=["cpu"], limits=limits, workers=1)
     assert {r.name: r.status for r in first.results}["loops"] == "timed out"
     a, b = _comparable(tmp_path / "first"), _comparable(tmp_path / "second")
-    assert a.keys() == b.keys() and len(a) == 2 * len(paths) + 2  # results + feedback each, gradebook, report
+    # results + feedback each, the answers found, a page per question and per similar pair; gradebook, report,
+    # manual.csv and similarity.csv
+    answers = [n for n in a if "/answers/" in n]
+    pages = [n for n in a if n.startswith(("manual/", "similarity/"))]
+    assert a.keys() == b.keys() and len(a) == 2 * len(paths) + len(answers) + len(pages) + 4
+    assert len(answers) >= 10 and len(pages) > len(BLOCKS.questions)
     different = [name for name in a if a[name] != b[name]]
     assert not different, f"these differ between two gradings: {different}"
 
@@ -211,7 +220,8 @@ def test_ctrl_c_leaves_a_valid_gradebook_of_what_was_graded(tmp_path):
     graded = rows(gradebook)
     assert 2 <= len(graded) < 12
     assert all(r["score"] == "20" and r["status"] == "graded" for r in graded), graded
-    assert {r["submission"] for r in graded} == {p.name for p in out.iterdir() if p.is_dir()}
+    pages = {"manual", "similarity"}  # the written questions' and the similar pairs' pages
+    assert {r["submission"] for r in graded} == {p.name for p in out.iterdir() if p.is_dir()} - pages
     assert "interrupted" in (out / "report.html").read_text(encoding="utf-8")
     # nothing the batch started is left behind: no process, no temporary folder
     deadline = time.monotonic() + 10

@@ -11,7 +11,10 @@ from autograder.grading import grade_batch
 
 
 def _worker_pids() -> list[int]:
-    """Our spawned grading workers: children of this process running multiprocessing's spawn."""
+    """Our grading workers: children of this process forked from it (on Linux, where the batch
+    forks them; so their command line is ours) or running multiprocessing's spawn (elsewhere)."""
+    with open("/proc/self/cmdline", "rb") as f:
+        own = f.read()
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -23,7 +26,7 @@ def _worker_pids() -> list[int]:
                 command = f.read()
         except (OSError, ValueError, IndexError):
             continue
-        if parent == os.getpid() and b"spawn_main" in command:
+        if parent == os.getpid() and (command == own or b"spawn_main" in command):
             found.append(int(entry))
     return found
 

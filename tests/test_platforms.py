@@ -1,6 +1,7 @@
 """Where courses run the kit: a release zip, Gradescope's autograder, GitHub Classroom's
 workflow, nbgrader's course folder, and a notebook's check cells in a real Jupyter kernel."""
 
+import csv
 import json
 import os
 import re
@@ -54,7 +55,7 @@ def zip_texts(path: Path) -> dict[str, str]:
         return {
             i.filename: z.read(i).decode("utf-8", "replace")
             for i in z.infolist()
-            if i.filename.endswith((".py", ".ipynb", ".md", ".toml", ".sh", "run_autograder", ".txt"))
+            if i.filename.endswith((".py", ".ipynb", ".md", ".toml", ".sh", "run_autograder", ".txt", ".po"))
         }
 
 
@@ -67,6 +68,9 @@ def test_release_holds_what_students_need_and_nothing_hidden(assignment, tmp_pat
     blockgrade("release", assignment.id, "-o", target)
     with zipfile.ZipFile(target) as z:
         names = z.namelist()
+    top = f"{assignment.id}-student/"
+    assert all(n.startswith(top) for n in names), "the zip unpacks into one folder"
+    names = [n[len(top) :] for n in names]
     root = f"{assignment.slug}/"
     for needed in (assignment.module, assignment.notebook, "assignment.toml", "README.md"):
         assert root + needed in names
@@ -74,12 +78,43 @@ def test_release_holds_what_students_need_and_nothing_hidden(assignment, tmp_pat
     assert "README.md" in names and "kit/pyproject.toml" in names and "kit/autograder/cli.py" in names
     assert not [n for n in names if "hidden" in n or "solution" in n]
     assert not [n for n in names if n.startswith("kit/") and "assignments" in n]  # the engine only
-    assert_no_solution(assignment, {n: t for n, t in zip_texts(target).items() if not n.startswith("kit/")})
+    texts = {n[len(top) :]: t for n, t in zip_texts(target).items()}
+    students = {n: t for n, t in texts.items() if not n.startswith("kit/")}
+    assert_no_solution(assignment, students)
     hidden = assignment.suite_dir("hidden")
     judges = "".join(p.read_text(encoding="utf-8") for p in hidden.glob("test_*.py"))
-    visible = {n for n, t in zip_texts(target).items() if n.endswith(".py") and "/tests/" in n}
+    visible = {n for n in texts if n.endswith(".py") and "/tests/" in n}
     for name in visible:  # the visible tests are not the hidden ones under another name
-        assert zip_texts(target)[name] not in judges or not zip_texts(target)[name].strip()
+        assert texts[name] not in judges or not texts[name].strip()
+    # no text a student reads names a file the release does not hold (the course's EXERCISES.md)
+    present = {n.rsplit("/", 1)[-1] for n in names}
+    for name, text in students.items():
+        named = set(re.findall(r"[\w./-]*\w\.(?:md|toml|txt|ipynb|po|csv)\b", text))
+        missing = sorted(f for f in named if f.rsplit("/", 1)[-1] not in present)
+        assert not missing, f"{name} names files students do not have: {missing}"
+
+
+def test_the_release_pins_only_the_runtime(tmp_path):
+    """kit/constraints.txt in a release pins what `pip install ./kit` brings, and none of the
+    instructor tools (the `instructor` extra) unless the runtime needs them anyway."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from autograder.catalog import tomllib
+    from autograder.release import runtime_packages
+
+    target = tmp_path / "student.zip"
+    blockgrade("release", "blocks", "-o", target)
+    with zipfile.ZipFile(target) as z:
+        text = z.read("blocks-student/kit/constraints.txt").decode()
+    pinned = {canonicalize_name(Requirement(line).name) for line in text.splitlines() if line and line[0] != "#"}
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
+    instructor = {canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["instructor"]}
+    assert runtime <= pinned and pinned <= runtime_packages()
+    instructor_only = instructor - runtime_packages()  # jinja2 is torch's requirement too
+    assert {"nbgrader", "nbformat", "pyyaml"} <= instructor_only and instructor_only.isdisjoint(pinned)
+    assert {"jupyter-server", "nbconvert", "sqlalchemy"}.isdisjoint(pinned)  # what nbgrader brings
 
 
 def test_a_released_folder_checks_as_the_template_does(tmp_path):
@@ -87,7 +122,9 @@ def test_a_released_folder_checks_as_the_template_does(tmp_path):
     blockgrade("release", "blocks", "-o", target)
     with zipfile.ZipFile(target) as z:
         z.extractall(tmp_path)
-    assert "pip install -c kit/constraints.txt ./kit" in (tmp_path / "README.md").read_text()
+    top = tmp_path / "blocks-student"
+    readme = (top / "README.md").read_text()
+    assert "python3 -m venv .venv" in readme and "-m pip install -c kit/constraints.txt ./kit" in readme
     # the kit inside builds into an installable wheel, its report template included
     built = subprocess.run(
         [
@@ -100,7 +137,7 @@ def test_a_released_folder_checks_as_the_template_does(tmp_path):
             "-q",
             "-w",
             tmp_path / "wheel",
-            tmp_path / "kit",
+            top / "kit",
         ],
         capture_output=True,
         text=True,
@@ -109,12 +146,111 @@ def test_a_released_folder_checks_as_the_template_does(tmp_path):
     assert built.returncode == 0, built.stderr
     with zipfile.ZipFile(next((tmp_path / "wheel").glob("blockgrade-*.whl"))) as wheel:
         assert {"autograder/cli.py", "autograder/templates/report.html.j2"} <= set(wheel.namelist())
-    folder = tmp_path / BLOCKS.slug
+    folder = top / BLOCKS.slug
     assert blockgrade("check", cwd=folder, check=False).returncode == 1
     shutil.copyfile(BLOCKS.solution_dir / BLOCKS.module, folder / BLOCKS.module)
     result = blockgrade("check", cwd=folder, check=False)
     assert result.returncode == 0, result.stdout
     assert f"{len(BLOCKS.tasks)} of {len(BLOCKS.tasks)} tasks pass" in result.stdout
+
+
+def readme_commands(readme: str) -> list[str]:
+    """The shell lines of the README's install section, as written (indented code)."""
+    section = readme.split("## Install", 1)[1].split("\n## ", 1)[0]
+    return [line.strip() for line in section.splitlines() if line.startswith("    ") and line.strip()]
+
+
+@pytest.mark.install
+def test_a_student_installs_the_release_into_a_venv_with_the_runtime_only(tmp_path):
+    """The release's README followed in a fresh venv (no system site packages): the kit installs
+    with its runtime only, everything installed is pinned and nothing else is, `check` and
+    `submit` work, an instructor command says what to install, and Gradescope's runner grades
+    with that same runtime."""
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    target = tmp_path / "blocks.zip"
+    blockgrade("release", "blocks", "-o", target)
+    with zipfile.ZipFile(target) as z:
+        z.extractall(tmp_path)
+    top = tmp_path / "blocks-student"
+    venv = top / ".venv"
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CI")}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}/usr/local/bin{os.pathsep}/usr/bin{os.pathsep}/bin"
+
+    def run(*command, cwd=top, timeout=900):
+        return subprocess.run(
+            [str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        )
+
+    commands = readme_commands((top / "README.md").read_text(encoding="utf-8"))
+    assert commands[0] == "python3 -m venv .venv" and len(commands) == 3, commands
+    made = run(sys.executable, "-m", "venv", venv)  # the README's python3, here the tests' interpreter
+    assert made.returncode == 0, made.stderr
+    # torch as the README pins it, from pip's configured sources (PyTorch's CPU index is not
+    # reached from here); then the kit exactly as the README says
+    torch_line = commands[1].split()
+    assert torch_line[:4] == [".venv/bin/python", "-m", "pip", "install"] and "--index-url" in torch_line
+    for command in (
+        [".venv/bin/python", "-m", "pip", "install", "-q", torch_line[-1]],
+        [*commands[2].split(), "-q"],
+    ):
+        done = run(*command)
+        assert done.returncode == 0, (command, done.stdout[-3000:], done.stderr[-3000:])
+
+    listed = run(venv / "bin" / "python", "-m", "pip", "list", "--format=json")
+    installed = {canonicalize_name(p["name"]): p["version"] for p in json.loads(listed.stdout)}
+    here = default_environment()
+    pins = {}
+    for line in (top / "kit" / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate(here):
+                pins[canonicalize_name(requirement.name)] = str(requirement.specifier).removeprefix("==")
+    brought = set(installed) - {"pip", "setuptools", "blockgrade"}  # what the venv and the kit are
+    assert brought <= set(pins), f"installed but not pinned: {sorted(brought - set(pins))}"
+    assert set(pins) - {"setuptools"} <= brought, f"pinned but not installed: {sorted(set(pins) - brought)}"
+    for name in brought:
+        assert installed[name].split("+")[0] == pins[name], name
+    assert {"nbgrader", "nbformat", "pyyaml", "jupyter-core"}.isdisjoint(installed)
+
+    folder = top / BLOCKS.slug
+    blockgrade_bin = venv / "bin" / "blockgrade"
+    stub = run(blockgrade_bin, "check", cwd=folder)
+    assert stub.returncode == 1 and "0 of" in stub.stdout, stub.stdout + stub.stderr
+    shutil.copyfile(BLOCKS.solution_dir / BLOCKS.module, folder / BLOCKS.module)
+    solved = run(blockgrade_bin, "check", cwd=folder)
+    assert solved.returncode == 0, solved.stdout + solved.stderr
+    assert f"{len(BLOCKS.tasks)} of {len(BLOCKS.tasks)} tasks pass" in solved.stdout
+    submitted = run(blockgrade_bin, "submit", "blocks", cwd=folder)
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    assert zipfile.ZipFile(folder / "blocks-submission.zip").namelist()
+    # an instructor's command names the extra instead of a traceback
+    graded = run(blockgrade_bin, "grade", "--assignment", "blocks", "--out", tmp_path / "out", folder, cwd=folder)
+    assert graded.returncode == 2 and "Traceback" not in graded.stderr, graded.stderr
+    assert "[instructor]" in graded.stderr, graded.stderr
+
+    # Gradescope's runner, whose setup.sh installs the same runtime into the bundle's .venv
+    bundle = tmp_path / "autograder.zip"
+    blockgrade("gradescope", "blocks", "-o", bundle)
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as z:
+        z.extractall(root / "source")
+    (root / "source" / ".venv").symlink_to(venv)
+    (root / "submission").mkdir()
+    (root / "results").mkdir()
+    shutil.copyfile(BLOCKS.solution_dir / BLOCKS.module, root / "submission" / BLOCKS.module)
+    ran = subprocess.run(
+        ["bash", str(root / "source" / "run_autograder")],
+        env={**env, "AUTOGRADER_ROOT": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert ran.returncode == 0, ran.stderr
+    results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    assert results["score"] == BLOCKS.max_score, results.get("output")
 
 
 # ------------------------------------------------------------------------------ Gradescope
@@ -157,6 +293,11 @@ def test_the_gradescope_bundle_has_its_scripts_and_no_solution(gradescope_root):
     assert subprocess.run(["bash", "-n", str(root / "source" / "setup.sh")]).returncode == 0
     setup = (root / "source" / "setup.sh").read_text()
     assert "download.pytorch.org/whl/cpu" in setup and "-c kit/constraints.txt" in setup
+    # into a venv (PEP 668 images refuse a bare pip install), which run_autograder then runs
+    assert "python3 -m venv .venv" in setup
+    installs = [line for line in setup.splitlines() if "pip install" in line and not line.startswith("#")]
+    assert len(installs) == 2 and all(line.startswith(".venv/bin/python -m pip install") for line in installs)
+    assert "source/.venv/bin/python" in (root / "source" / "run_autograder").read_text()
     assert (root / "source" / "course" / "assignments" / BLOCKS.slug / "tests" / "hidden").is_dir()
     assert not list((root / "source").rglob("solutions"))
     assert_no_solution(BLOCKS, zip_texts(bundle))
@@ -168,9 +309,43 @@ def test_run_autograder_grades_a_correct_and_a_stub_submission(gradescope_root):
     stub = run_autograder(root, {BLOCKS.module: (REPO / "student_template" / BLOCKS.slug / BLOCKS.module).read_bytes()})
     assert solved["score"] == BLOCKS.max_score and solved["extra_data"]["status"] == "graded"
     assert stub["score"] == 0
-    visibility = BLOCKS.settings["gradescope"]["hidden_visibility"]
-    assert {t["visibility"] for t in solved["tests"]} == {visibility}
-    assert {t["tags"][0] for t in solved["tests"]} == set(BLOCKS.task_ids)
+    graded = [t for t in solved["tests"] if t["extra_data"].get("suite") != "visible"]
+    assert {t["visibility"] for t in graded} == {BLOCKS.hidden_visibility}
+    assert {t["tags"][0] for t in graded} == set(BLOCKS.task_ids)
+    assert sum(t["max_score"] for t in graded) == BLOCKS.max_score
+
+
+def test_gradescope_shows_the_visible_tests_at_once_while_the_hidden_ones_wait(gradescope_root):
+    """blocks holds its hidden tests' results back until grades are published; the visible
+    suite's result, task by task, is shown at once (worth no points), as `check` would show it,
+    and the summary every student sees gives no score away."""
+    from autograder.checking import run_check
+
+    from corpus import cases, compose
+
+    assert BLOCKS.hidden_visibility == "after_published"
+    root, _, _ = gradescope_root
+    case = next(c for c in cases(BLOCKS.slug) if c.name == "mlp_no_relu")
+    source = compose((BLOCKS.solution_dir / BLOCKS.module).read_text(encoding="utf-8"), case)
+    data = run_autograder(root, {BLOCKS.module: source.encode()})
+    shown = [t for t in data["tests"] if t["extra_data"].get("suite") == "visible"]
+    graded = [t for t in data["tests"] if t["extra_data"].get("suite") != "visible"]
+    assert [t["tags"] for t in shown] == [[task] for task in BLOCKS.task_ids]
+    assert {t["visibility"] for t in shown} == {"visible"} and {t["max_score"] for t in shown} == {0}
+    assert {t["visibility"] for t in graded} == {"after_published"}
+    assert data["score"] == sum(t["score"] for t in graded) < BLOCKS.max_score
+    folder = root.parent / "check"
+    folder.mkdir(exist_ok=True)
+    (folder / BLOCKS.module).write_text(source, encoding="utf-8")
+    checked = run_check(BLOCKS, folder / BLOCKS.module)
+    for entry, score in zip(shown, checked.task_scores()):
+        assert entry["status"] == ("failed" if score.failed else "passed"), entry
+    assert next(t for t in shown if t["tags"] == ["MLP"])["status"] == "failed"
+    failed = next(t for t in checked.tests if t.test.task == "MLP" and t.outcome == "failed")
+    assert failed.message.splitlines()[0] in next(t for t in shown if t["tags"] == ["MLP"])["output"]
+    from autograder.gradescope import SCORE_WAITS
+
+    assert SCORE_WAITS["after_published"] in data["output"] and f"/ {BLOCKS.max_score:g}" not in data["output"]
 
 
 def test_run_autograder_reports_a_missing_file(gradescope_root):
@@ -212,29 +387,146 @@ def test_the_classroom_workflow_awards_each_task_its_points(tmp_path):
 # ------------------------------------------------------------------------------ nbgrader
 
 
-def test_nbgrader_generate_assignment_accepts_the_export(tmp_path):
-    course_dir = tmp_path / "course"
-    blockgrade("export", "nbgrader", course_dir)
-    for a in COURSE.assignments:
-        assert (course_dir / "source" / a.id / a.notebook).is_file()
+def nbgrader(*args, cwd: Path) -> subprocess.CompletedProcess:
+    """A real nbgrader command; what it prints must hold no warning (the export quiets them)."""
     result = subprocess.run(
-        [str(BIN / "nbgrader"), "generate_assignment", "blocks", "--force"],
-        cwd=course_dir,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [str(BIN / "nbgrader"), *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    warnings = [line for line in (result.stdout + result.stderr).splitlines() if "warning" in line.lower()]
+    assert not warnings, f"nbgrader {args[0]} warned:\n" + "\n".join(warnings)
+    return result
+
+
+@pytest.fixture(scope="module")
+def nbgrader_course(tmp_path_factory):
+    """`blockgrade export nbgrader`, then nbgrader's own `generate_assignment blocks`."""
+    course_dir = tmp_path_factory.mktemp("nbgrader") / "course"
+    blockgrade("export", "nbgrader", course_dir)
+    nbgrader("generate_assignment", "blocks", cwd=course_dir)
+    return course_dir
+
+
+def test_nbgrader_generate_assignment_accepts_the_export(nbgrader_course):
+    course_dir = nbgrader_course
+    for a in COURSE.assignments:
+        assert (course_dir / "source" / a.id / a.notebook).is_file()
     released = course_dir / "release" / "blocks"
     notebook = nbformat.read(released / BLOCKS.notebook, as_version=4)
     assert_no_solution(BLOCKS, {"released notebook": nbformat.writes(notebook)})
     solution_cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    solution_cells = [c for c in solution_cells if c.cell_type == "code"]
     assert {c.metadata.nbgrader.grade_id for c in solution_cells} >= set(BLOCKS.task_ids)
     assert all("NotImplementedError" in c.source for c in solution_cells)
     checks = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("check-")]
     assert len(checks) == len(BLOCKS.tasks)
     assert (released / "assignment.toml").is_file() and (released / "tests").is_dir()
+
+
+def hidden_names(assignment) -> set[str]:
+    """The names of the hidden suite's judges and probes that the visible suite does not use."""
+
+    def names(suite):
+        found = set()
+        for path in assignment.suite_dir(suite).glob("*.py"):
+            found |= set(re.findall(r"^def (\w+)", path.read_text(encoding="utf-8"), re.MULTILINE))
+        return found
+
+    return names("hidden") - names("visible")
+
+
+def test_the_autograded_cells_are_worth_each_task_and_release_no_hidden_test(nbgrader_course):
+    released = nbgrader_course / "release" / "blocks"
+    notebook = nbformat.read(released / BLOCKS.notebook, as_version=4)
+    tests = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    assert [c.metadata.nbgrader.grade_id for c in tests] == [f"test-{t}" for t in BLOCKS.task_ids]
+    assert [c.metadata.nbgrader.points for c in tests] == [t.points for t in BLOCKS.tasks]
+    assert all(c.metadata.nbgrader.locked and not c.metadata.nbgrader.solution for c in tests)
+    secrets = hidden_names(BLOCKS)
+    assert secrets, "the hidden suite has no names of its own to look for"
+    for path in released.rglob("*"):
+        parts = path.relative_to(released).parts
+        assert "hidden" not in parts and "blockgrade" not in parts, path
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            leaked = sorted(name for name in secrets if re.search(rf"\b{name}\b", text))
+            assert not leaked, f"{path.name} names hidden tests or probes: {leaked[:5]}"
+
+
+def student_notebook(course_dir: Path, changes: dict[str, str | None]) -> nbformat.NotebookNode:
+    """The released notebook with every solution cell solved, but the definitions in `changes`
+    (a corpus case's code, or None to leave the stub)."""
+    source = nbformat.read(course_dir / "source" / "blocks" / BLOCKS.notebook, as_version=4)
+    solved = {
+        c.metadata.nbgrader.grade_id: "\n".join(line for line in c.source.splitlines() if "### " not in line)
+        for c in source.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+    }
+    notebook = nbformat.read(course_dir / "release" / "blocks" / BLOCKS.notebook, as_version=4)
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            change = changes.get(meta["grade_id"], solved[meta["grade_id"]])
+            cell.source = cell.source if change is None else change
+    return notebook
+
+
+def corpus_code(name: str) -> str:
+    path = REPO / "tests" / "corpus" / BLOCKS.slug / f"{name}.py"
+    return "\n".join(line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#"))
+
+
+def test_nbgrader_autograde_gives_each_student_the_points_of_blockgrade_grade(nbgrader_course, tmp_path):
+    """A solved notebook and a mistaken one go through nbgrader's own autograde and export: its
+    gradebook holds, per student and per task, what `blockgrade grade` gives the same notebook."""
+    course_dir = nbgrader_course
+    students = {
+        "alice": {},
+        # partial credit within tasks (MLP, MySequential) and a task left as its stub
+        "bob": {"MLP": corpus_code("mlp_no_relu"), "MySequential": corpus_code("seq_plain_list"), "replicate": None},
+    }
+    for student, changes in students.items():
+        folder = course_dir / "submitted" / student / "blocks"
+        shutil.copytree(course_dir / "release" / "blocks", folder)  # what a student submits: the whole folder
+        nbformat.write(student_notebook(course_dir, changes), folder / BLOCKS.notebook)
+    nbgrader("autograde", "blocks", cwd=course_dir)
+    nbgrader("export", cwd=course_dir)
+
+    from nbgrader.api import Gradebook
+
+    with open(course_dir / "grades.csv", newline="", encoding="utf-8") as f:
+        totals = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(f)}
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+        per_task = {
+            student: {t: gb.find_grade(f"test-{t}", "blocks", "blocks", student).score for t in BLOCKS.task_ids}
+            for student in students
+        }
+    # `blockgrade grade` on the collected folders (the notebook beside the release's stub module)
+    out = tmp_path / "out"
+    blockgrade("grade", "--assignment", "blocks", "--out", out, *(course_dir / "submitted" / s for s in students))
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as f:
+        rows = {row["submission"]: row for row in csv.DictReader(f)}
+    assert set(rows) == set(students)
+    for student, row in rows.items():
+        assert row["status"] == "graded", row
+        assert totals[student] == pytest.approx(float(row["score"]), abs=1e-6), student
+        assert per_task[student] == pytest.approx({t: float(row[t]) for t in BLOCKS.task_ids}, abs=1e-6), student
+    assert totals["alice"] == BLOCKS.max_score
+    assert 0 < per_task["bob"]["MLP"] < BLOCKS.task("MLP").points and per_task["bob"]["replicate"] == 0
+
+
+def test_nbgrader_validate_names_the_tasks_whose_visible_tests_fail(nbgrader_course, tmp_path):
+    """What a student's "Validate" runs: each test cell checks its task with the visible suite
+    released with the notebook, and fails where that suite fails."""
+    from nbgrader.validator import Validator
+
+    folder = tmp_path / "blocks"
+    shutil.copytree(nbgrader_course / "release" / "blocks", folder)
+    notebook = student_notebook(nbgrader_course, {"MLP": corpus_code("mlp_no_relu"), "replicate": None})
+    nbformat.write(notebook, folder / BLOCKS.notebook)
+    results = Validator().validate(str(folder / BLOCKS.notebook))
+    failed = [cell["source"] for cell in results.get("failed", [])]
+    assert {t for t in BLOCKS.task_ids if any(f"grade({t!r}" in source for source in failed)} == {"MLP", "replicate"}
 
 
 # ------------------------------------------------------------------------------ notebooks

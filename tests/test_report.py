@@ -3,6 +3,7 @@ the gradebook says, fetches nothing, and shows what a submission raised as text,
 
 import csv
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -13,7 +14,11 @@ from pathlib import Path
 import pytest
 
 from autograder.catalog import course_at
-from autograder.grading import grade_batch
+from autograder.grading import Grader, grade_batch
+from autograder.judge_runner import JudgeSuite
+from autograder.outputs import NOT_RUN_DEVICES, feedback_markdown
+from autograder.report import write_report
+from autograder.results import NOT_GRADED, NOT_RUN
 
 from conftest import REPO
 
@@ -102,7 +107,9 @@ def graded(tmp_path_factory):
         + f"\n\nraise ValueError({TRICKS!r})\n",  # a top-level error: its note is in the problems
         encoding="utf-8",
     )
-    paths = sorted((REPO / "examples" / "01-blocks").iterdir()) + hostile + [trudy]
+    zed = root / "zed.zip"  # with eve's missing file, a submission that is not graded
+    zed.write_bytes(b"this is not a zip archive")
+    paths = sorted((REPO / "examples" / "01-blocks").iterdir()) + hostile + [trudy, zed]
     batch = grade_batch(COURSE, BLOCKS, paths, root / "out", devices=["cpu"], workers=1)
     with open(batch.gradebook, newline="", encoding="utf-8") as f:
         book = list(csv.DictReader(f))
@@ -117,25 +124,44 @@ def dom(graded, tmp_path_factory):
 
 
 def test_the_page_renders_what_the_gradebook_says(graded, dom):
+    """Every submission is in the gradebook's rows; the statistics are those of the submissions
+    whose file was read, with their denominator, and the others have their own section."""
     _, book, _ = graded
+    read = [r for r in book if r["status"] not in NOT_GRADED]
+    assert {r["status"] for r in book} >= set(NOT_GRADED) and read
     assert dom.title() == [f"{BLOCKS.title}: class report"]
     bins = dom.find("g", class_="bin")
     counts = {b["attrs"]["data-label"]: int(b["attrs"]["data-count"]) for b in bins}
-    assert sum(counts.values()) == len(book)
-    assert {label: n for label, n in counts.items() if n} == Counter(r["score"] for r in book)
+    assert sum(counts.values()) == len(read)
+    # one bar per point (20 points): a score falls in the bar of its whole part
+    assert {label: n for label, n in counts.items() if n} == Counter(str(int(float(r["score"]))) for r in read)
+    (counted,) = dom.find("p", "summary", id="counted")
+    assert f" {len(read)} " in counted["text"] and f" {len(book) - len(read)} " in counted["text"]
     rows = dom.find("tr", "submissions")[1:]
     assert [dom.cells(r)[:3] for r in rows] == [[r["submission"], r["score"], r["status"]] for r in book]
+    not_graded = [dom.cells(r)[:2] for r in dom.find("tr", "not-graded")[1:]]
+    assert not_graded == [[r["submission"], r["status"]] for r in book if r["status"] in NOT_GRADED]
     problems = [dom.cells(r)[0] for r in dom.find("tr", "problems")[1:]]
-    assert problems == [r["submission"] for r in book if r["status"] != "graded"]
+    assert problems == [r["submission"] for r in book if r["status"] not in ("graded", *NOT_GRADED)]
     for task in BLOCKS.tasks:
         row = next(r for r in dom.find("tr", "tasks") if dom.cells(r)[0] == task.id)
-        full = sum(float(r[task.id]) == task.points for r in book)
-        assert f"{100 * full / len(book):.0f}%" in row["text"]
+        full = sum(float(r[task.id]) == task.points for r in read)
+        assert f"{100 * full / len(read):.0f}% ({full}/{len(read)})" in " ".join(row["text"].split())
 
 
 def test_common_failures_are_counted(graded, dom):
-    batch, _, _ = graded
-    failed = Counter(t.test.name for r in batch.results for t in r.tests if t.outcome == "failed")
+    """Real mistakes only: a submission that was not graded fails no test here, and each pass
+    rate says over how many submissions it was taken."""
+    batch, book, _ = graded
+    read = [r for r in batch.results if r.status not in NOT_GRADED]
+    failed = Counter(t.test.name for r in read for t in r.tests if t.outcome == "failed")
+    unread = {r.name for r in batch.results if r.status in NOT_GRADED}
+    assert unread
+    for row in dom.find("tr", "failures")[1:]:
+        assert not unread & {name.strip() for name in dom.cells(row)[3].split(",")}, dom.cells(row)
+    for row in dom.find("tr", "tests")[1:]:
+        passed, failures = int(dom.cells(row)[2]), int(dom.cells(row)[3])
+        assert passed + failures <= len(read) and f"({passed}/{passed + failures})" in dom.cells(row)[5]
     listed = [r for r in dom.find("tr", "failures")[1:]]
     assert listed, "failures were made but none is listed"
     counts = [int(dom.cells(r)[0]) for r in listed]
@@ -163,7 +189,10 @@ def test_the_page_is_self_contained(graded):
     batch, _, _ = graded
     html = batch.report.read_text(encoding="utf-8")
     assert "<script" not in html and "<link" not in html
-    assert " src=" not in html.replace(" src=x", "") and "href=" not in html
+    assert " src=" not in html.replace(" src=x", "")
+    # links lead only to pages the batch wrote beside it (each written question's answers, similar pairs)
+    for link in re.findall(r'href="([^"]*)"', html):
+        assert not re.match(r"[a-z]+:|/", link) and (batch.report.parent / link).is_file(), link
     assert "url(" not in html
 
 
@@ -184,3 +213,32 @@ def test_the_page_paints(graded, tmp_path):
         assert png_size(shots[name]) == (1200, 1600)
     # a painted page compresses far worse than an empty one of the same size
     assert shots["report"].stat().st_size > 5 * shots["blank"].stat().st_size
+
+
+@pytest.fixture(scope="module")
+def cpu_only(tmp_path_factory):
+    """A runner with no GPU and no stand-in for one: every cuda:0 check is not run."""
+    root = tmp_path_factory.mktemp("cpu-only")
+    judges = JudgeSuite(BLOCKS, "hidden", ["cpu"], stand_in=False)
+    with Grader(BLOCKS, "hidden", judges=judges) as grader:
+        results = [
+            grader.grade(REPO / "solutions" / "01-blocks" / "blocks.py", name="ada"),
+            grader.grade(REPO / "student_template" / "01-blocks" / "blocks.py", name="stub"),
+        ]
+    report = write_report(root / "report.html", BLOCKS, results, len(results))
+    return results, report, root
+
+
+def test_checks_of_a_missing_device_make_one_note_not_a_row_each(cpu_only):
+    results, report, root = cpu_only
+    unrun = {t.test.name for t in results[0].tests if t.outcome == NOT_RUN and t.test.device == "cuda:0"}
+    assert len(unrun) > 1, "the runner was to leave the cuda:0 checks out"
+    dom = Dom(run_browser(root, "--dump-dom", report.as_uri()).stdout)
+    rows = dom.find("tr", "tests")[1:]
+    assert rows and not [r for r in rows if "cuda:0" in r["text"]]
+    (note,) = dom.find("p", "tests", id="not-run")
+    assert note["text"] == NOT_RUN_DEVICES.format(count=len(unrun), devices="cuda:0")
+    # the student's feedback, likewise: one line for the device, not one per check
+    feedback = feedback_markdown(results[1])
+    section = feedback.split("## Not run", 1)[1].split("\n#", 1)[0].strip().splitlines()
+    assert section == ["- " + NOT_RUN_DEVICES.format(count=len(unrun), devices="cuda:0")]

@@ -134,6 +134,14 @@ class ChildCgroup:
         except (OSError, ValueError):
             return False
 
+    def usage_bytes(self) -> int | None:
+        """What the kernel counts against this cgroup's limit now (one small read)."""
+        name = "memory.usage_in_bytes" if self.version == 1 else "memory.current"
+        try:
+            return int(_read(os.path.join(self.path, name)))
+        except (OSError, ValueError):
+            return None
+
     def peak_bytes(self) -> int | None:
         name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
         try:

@@ -6,13 +6,14 @@ only through frames on `data_fd` (see `protocol` and `wire`); its stdout and std
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
 import sys
 import time
 
-from autograder import wire
+from autograder import standin, wire
 from autograder.probing import StudentFiles, build_given, describe_exception
 from autograder.sandbox import isolation, namespaces, protocol
 from autograder.sandbox.loader import load_module
@@ -87,7 +88,8 @@ def run(
         if plan is not None:
             namespaces.drop_privileges(plan)
         memory = None
-        if not any(device and device.startswith("cuda") for _, device in jobs):
+        stand_in = set(request.get("stand_in") or ())  # devices played by the stand-in, on the CPU
+        if not any(device and device.startswith("cuda") and device not in stand_in for _, device in jobs):
             base = isolation.data_segment_bytes()
             memory = None if base is None else base + int(limits["memory_mb"]) * 2**20
         # root mode runs as a uid of its own, so its count starts at zero; otherwise the
@@ -132,6 +134,9 @@ def _run_probes(request: dict, jobs: list[list], probes: dict, path: str, channe
     del probes
     encode, describe, given_for = wire.encode, describe_exception, build_given
 
+    stand_in = set(request.get("stand_in") or ())
+    if stand_in:
+        standin.install()  # before the submission is imported, which may bind torch.load or torch.cuda
     channel.event(protocol.IMPORT)
     _seed(0)
     module, notes = load_module(request["module"], path, request["source"])
@@ -146,7 +151,8 @@ def _run_probes(request: dict, jobs: list[list], probes: dict, path: str, channe
             args = [module] + ([torch.device(device)] if spec.takes_device else [])
             if spec.takes_given:
                 args.append(given_for(spec))
-            result = spec.function(*args)
+            with standin.active(device) if device in stand_in else contextlib.nullcontext():
+                result = spec.function(*args)
             _stop_tracing()  # a tracer the submission left must not rewrite what is encoded
         except BaseException as exc:
             seconds = time.perf_counter() - started

@@ -6,14 +6,17 @@ judge sees it, and a host that dies or stalls is replaced without costing other 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import selectors
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +30,7 @@ _BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from autograder.sandb
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 HOST_START_SECONDS = 180.0  # a cold start imports torch from a slow disk
 REPLY_MARGIN_SECONDS = 30.0
+HOST_EXIT_SECONDS = 2.0  # what a host closed while idle may take to end on its own
 MAX_REQUEST_BYTES = 32 * 2**20  # the host's own cap on a request frame (host.MAX_REQUEST_BYTES)
 
 
@@ -148,6 +152,48 @@ class SandboxRun:
     internal: str | None = None
     seconds: float = 0.0
 
+    def pack(self) -> bytes:
+        """The run as frames (a JSON header, then each payload's two frames as received), for
+        the grader's own judging fork (`JudgeSuite.prepare`); `unpack` reads it back."""
+        header = {
+            "outcomes": [
+                {
+                    "probe": o.probe,
+                    "device": o.device,
+                    "status": o.status,
+                    "error": o.error,
+                    "seconds": o.seconds,
+                    "max_bytes": o.max_bytes,
+                    "payload": o.payload is not None,
+                }
+                for o in self.outcomes.values()
+            ],
+            "import_info": self.import_info,
+            "output": self.output,
+            "events": self.events,
+            "internal": self.internal,
+            "seconds": self.seconds,
+        }
+        parts = [frames.pack_json(header)]
+        for o in self.outcomes.values():
+            if o.payload is not None:
+                parts += [frames.pack_frame(o.payload[0]), frames.pack_frame(o.payload[1])]
+        return b"".join(parts)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> "SandboxRun":
+        stream = io.BytesIO(data)
+        header = json.loads(frames.read_frame(stream, len(data)))
+        outcomes = {}
+        for item in header["outcomes"]:
+            payload = item.pop("payload")
+            outcome = ProbeOutcome(**item)
+            if payload:
+                outcome.payload = (frames.read_frame(stream, len(data)), frames.read_frame(stream, len(data)))
+            outcomes[(outcome.probe, outcome.device)] = outcome
+        del header["outcomes"]
+        return cls(outcomes=outcomes, **header)
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -159,35 +205,142 @@ class Submission:
     names: tuple[str, ...]  # the catalog's public names, to report which are defined
 
 
-class SandboxHost:
-    """A running host for one suite. Starts at construction; `probes` waits until it is ready."""
+def _host_process(home: str, log, *extra: str, **streams) -> subprocess.Popen:
+    """A fresh interpreter running the host (`host.main`): isolated mode, a scrubbed
+    environment, its own folder and session (Ctrl-C in the grader's terminal reaches the grader only)."""
+    return subprocess.Popen(
+        [sys.executable, "-I", "-c", _BOOTSTRAP, _PACKAGE_PARENT, *extra],
+        stderr=log,
+        env=isolation.sandbox_environment(home),
+        cwd=home,
+        start_new_session=True,
+        **streams,
+    )
+
+
+class HostFactory:
+    """One host start for a whole batch: a host process (the *zygote*) that sets up the sandbox,
+    imports torch and the probes once, then forks a ready host for every `SandboxHost` given
+    this factory (one per batch worker), instead of each starting an interpreter of its own.
+
+    The batch's process makes it before forking its workers; they inherit it and ask it for a
+    host over a Unix socket, handing it the two ends of their pipes. Closing it (in the
+    process that made it) ends the zygote, and with it every host it forked and their children.
+    """
 
     def __init__(
-        self, probe_files: list[Path], preload: tuple[str, ...] = (), sandbox: str = "auto", warm_up: bool = False
+        self, probe_files: list[Path], preload: tuple[str, ...] = (), sandbox: str = "auto", folder: str | None = None
+    ) -> None:
+        self.probe_files = [str(Path(p).resolve()) for p in probe_files]
+        self.requested_sandbox = sandbox
+        self._owner = os.getpid()
+        self._home = tempfile.mkdtemp(prefix="blockgrade-host-", dir=folder)
+        self._log = open(os.path.join(self._home, "host.log"), "w+b")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._proc = _host_process(self._home, self._log, "zygote", stdin=theirs, stdout=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+        self._socket = ours
+        init = {"probe_files": self.probe_files, "preload": list(preload), "sandbox": sandbox, "warm_up": True}
+        self._socket.sendall(json.dumps(init).encode("utf-8"))
+
+    def fork_host(self, requests: int, answers: int) -> bool:
+        """Ask for a host reading requests from the descriptor `requests` and answering on
+        `answers`; False if the zygote cannot be reached."""
+        if self._socket is None:
+            return False
+        try:
+            socket.send_fds(self._socket, [b"fork"], [requests, answers])
+            return True
+        except OSError:
+            return False
+
+    def kill_host(self, pid: int) -> None:
+        """End a host this factory forked (the zygote, its parent, does: a pid it has not
+        reaped cannot have been reused)."""
+        if self._socket is not None and pid:
+            try:
+                self._socket.send(f"kill {int(pid)}".encode())
+            except OSError:
+                pass
+
+    def log_tail(self) -> str:
+        try:
+            self._log.seek(0)
+            return self._log.read()[-2000:].decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
+
+    def close(self) -> None:
+        """In the process that made it: end the zygote (its hosts and their children follow it,
+        each having its parent's death as its own) and remove its folder. In a forked worker:
+        only drop this process's end of the socket."""
+        sock, self._socket = self._socket, None
+        if sock is not None:
+            sock.close()
+        if os.getpid() != self._owner:
+            return
+        proc, self._proc = getattr(self, "_proc", None), None
+        if proc is not None:
+            proc.terminate()  # the zygote kills and reaps its hosts first: none is left writing in its folder
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            self._log.close()
+            shutil.rmtree(self._home, ignore_errors=True)
+
+    def __enter__(self) -> "HostFactory":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class SandboxHost:
+    """A running host for one suite. Starts at construction; `probes` waits until it is ready.
+
+    With a `factory` (a batch's `HostFactory`), the host is a fork of the factory's zygote,
+    ready at once; without one, or if the zygote is gone, it starts an interpreter of its own."""
+
+    def __init__(
+        self,
+        probe_files: list[Path],
+        preload: tuple[str, ...] = (),
+        sandbox: str = "auto",
+        warm_up: bool = False,
+        factory: HostFactory | None = None,
     ) -> None:
         self.probe_files = [str(Path(p).resolve()) for p in probe_files]
         self.preload = list(preload)
-        self.warm_up = warm_up  # worth its second only to a host that serves many submissions
+        self.warm_up = warm_up  # serves many submissions: spare children, optimizers warmed up as needed
         self.requested_sandbox = sandbox
         self.sandbox: str | None = None  # the mode the host could set up: root, user or basic
         self.downgrades: list[str] = []
+        self.factory = factory
         self._proc: subprocess.Popen | None = None
+        self._pid = 0  # a forked host's (the factory's zygote is its parent)
+        self._stdin = self._stdout = None
+        self._home = None
         self._probes: dict | None = None
         self._start()
 
     def _start(self) -> None:
+        self._probes = None
+        if self.factory is not None and self._start_forked():
+            return
         self._home = tempfile.mkdtemp(prefix="blockgrade-host-")
         self._log = open(os.path.join(self._home, "host.log"), "w+b")
-        self._proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOTSTRAP, _PACKAGE_PARENT],
+        self._proc = _host_process(
+            self._home,
+            self._log,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=self._log,
-            env=isolation.sandbox_environment(self._home),
-            cwd=self._home,
             bufsize=0,  # unbuffered: select() must see every byte the host sent
-            start_new_session=True,  # Ctrl-C in the grader's terminal reaches the grader only
         )
+        self._stdin, self._stdout = self._proc.stdin, self._proc.stdout
         self._send(
             frames.pack_json(
                 {
@@ -198,14 +351,29 @@ class SandboxHost:
                 }
             )
         )
-        self._probes = None
+
+    def _start_forked(self) -> bool:
+        requests_r, requests_w = os.pipe()
+        answers_r, answers_w = os.pipe()
+        asked = self.factory.fork_host(requests_r, answers_w)
+        os.close(requests_r)
+        os.close(answers_w)
+        if not asked:
+            os.close(requests_w)
+            os.close(answers_r)
+            return False
+        self._stdin = os.fdopen(requests_w, "wb", buffering=0)
+        self._stdout = os.fdopen(answers_r, "rb", buffering=0)
+        return True
 
     def _send(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            view = view[self._proc.stdin.write(view) :]
+            view = view[self._stdin.write(view) :]
 
     def _log_tail(self) -> str:
+        if self._proc is None and self.factory is not None:
+            return self.factory.log_tail()
         try:
             self._log.seek(0)
             return self._log.read()[-2000:].decode("utf-8", "replace")
@@ -214,7 +382,7 @@ class SandboxHost:
 
     def _read_frame(self, deadline: float) -> bytes | None:
         """One frame from the host's stdout, or None if it died or passed `deadline`."""
-        stream = self._proc.stdout
+        stream = self._stdout
         selector = selectors.DefaultSelector()
         selector.register(stream, selectors.EVENT_READ)
         try:
@@ -235,6 +403,7 @@ class SandboxHost:
             if not message.get("ready"):
                 self.close()
                 raise SandboxError(f"the sandbox host did not start:\n{message.get('error', '')}")
+            self._pid = message.get("pid") or 0
             self._probes = message["probes"]
             self.sandbox = message.get("sandbox")
             self.downgrades = message.get("downgrades", [])
@@ -246,10 +415,22 @@ class SandboxHost:
         return self.sandbox
 
     def run(
-        self, submission: Submission, jobs: list[tuple[str, str | None]], limits: Limits, *, decode: bool = True
+        self,
+        submission: Submission,
+        jobs: list[tuple[str, str | None]],
+        limits: Limits,
+        *,
+        decode: bool = True,
+        stand_in: Iterable[str] = (),
+        meanwhile: Callable[[], object] | None = None,
     ) -> SandboxRun:
         """Run `jobs` on `submission`. With `decode=False` the payloads stay as received, to be
-        decoded where they are judged (the grader does that in its limited judging process)."""
+        decoded where they are judged (the grader does that in its limited judging process).
+        `meanwhile` is called once the request is sent, while the host runs it (work of the
+        grader's own that needs no result of the run); what it raises is raised once the
+        answer is read, so that the next request finds the pipe in step.
+        Jobs on a device in `stand_in` (`cuda:0` on a runner without a GPU) run on the sandbox's
+        stand-in for it (`autograder.standin`)."""
         probes = self.probes
         for name, _ in jobs:
             if name not in probes:
@@ -261,6 +442,7 @@ class SandboxHost:
             "names": list(submission.names),
             "jobs": [list(j) for j in jobs],
             "limits": limits.__dict__,
+            "stand_in": sorted(stand_in),
         }
         message = frames.pack_json(request)
         if len(message) - 8 > MAX_REQUEST_BYTES:  # the host would refuse it, and stop
@@ -270,6 +452,19 @@ class SandboxHost:
         except (BrokenPipeError, OSError):
             return self._host_lost(jobs, "the sandbox host was not running")
         deadline = time.monotonic() + limits.submission_seconds + REPLY_MARGIN_SECONDS
+        failed = None
+        if meanwhile is not None:
+            try:
+                meanwhile()
+            except Exception as exc:
+                failed = exc
+        try:
+            return self._answer(jobs, limits, decode, deadline)
+        finally:
+            if failed is not None:
+                raise failed
+
+    def _answer(self, jobs, limits: Limits, decode: bool, deadline: float) -> SandboxRun:
         frame = self._read_frame(deadline)
         if frame is None:
             return self._host_lost(jobs, "the sandbox host stopped answering while running this submission")
@@ -285,11 +480,11 @@ class SandboxHost:
                 seconds=job.get("seconds"),
             )
             if job.get("payload"):
-                text = self._read_frame(deadline)
+                described = self._read_frame(deadline)  # (not `text`: the module of that name is used below)
                 blob = self._read_frame(deadline)
-                if text is None or blob is None:
+                if described is None or blob is None:
                     return self._host_lost(jobs, "the sandbox host stopped in the middle of its answer")
-                outcome.payload, outcome.max_bytes = (text, blob), limits.data_mb * 2**20
+                outcome.payload, outcome.max_bytes = (described, blob), limits.data_mb * 2**20
                 try:
                     if decode:
                         outcome.data  # noqa: B018  (decodes now)
@@ -320,7 +515,7 @@ class SandboxHost:
 
     def _host_lost(self, jobs, message: str) -> SandboxRun:
         """The host died or hung during one submission: that submission crashed, a new host starts."""
-        self.close()
+        self.close(graceful=False)
         self._start()
         outcomes = {
             (n, d): ProbeOutcome(n, d, "crashed", error={"type": "crashed", "message": message, "traceback": ""})
@@ -328,21 +523,33 @@ class SandboxHost:
         }
         return SandboxRun(outcomes=outcomes, import_info=None, events=[{"kind": "crash", "message": message}])
 
-    def close(self) -> None:
+    def close(self, graceful: bool = True) -> None:
+        """End the host. An idle one ends on the end of its request pipe, at once: it lets its
+        spare child go (and that child's cgroup) and exits without an interpreter's teardown.
+        One that has not ended within HOST_EXIT_SECONDS (busy, hung), or any with
+        `graceful=False`, is killed."""
+        streams, self._stdin, self._stdout = (self._stdin, self._stdout), None, None
         proc, self._proc = self._proc, None
-        if proc is None:
+        pid, self._pid = self._pid, 0
+        if proc is None and streams == (None, None):
             return
-        # Killed, not asked: it holds nothing to flush, and an interpreter with torch loaded
-        # takes most of a second to tear down.
-        proc.kill()
-        proc.wait()
-        for stream in (proc.stdin, proc.stdout):
+        for stream in streams:
             try:
-                stream.close()
+                if stream is not None:
+                    stream.close()
             except OSError:
                 pass
-        self._log.close()
-        shutil.rmtree(self._home, ignore_errors=True)
+        if proc is not None:
+            try:
+                proc.wait(timeout=HOST_EXIT_SECONDS if graceful else 0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        elif self.factory is not None:
+            self.factory.kill_host(pid)  # a forked host: its parent, the zygote, ends it (see host._zygote)
+        if proc is not None:
+            self._log.close()
+            shutil.rmtree(self._home, ignore_errors=True)
 
     def __enter__(self) -> "SandboxHost":
         return self

@@ -1,10 +1,22 @@
 """The sandbox host: a preloaded parent (fork server) that runs submissions in forked children.
 
-Started by the grader as a fresh interpreter with a scrubbed environment, it imports torch and
-the suite's probe modules once (never a judge), then serves requests on stdin: for each
-submission it forks a child (`child.run`), watches it against the per-probe and per-submission
-deadlines and the memory limit, captures and caps its output, kills everything it started, and
+Started by the grader as a fresh interpreter with a scrubbed environment, it sets up the
+sandbox (namespaces, seccomp, cgroups: each checked in a throwaway child, while the process is
+still small), imports torch and the suite's probe modules once (never a judge), then serves
+requests on stdin: for each submission it forks a child (`child.run`), watches it against the
+per-probe and per-submission deadlines and the memory limit, captures and caps its output, and
 answers on stdout with frames: a JSON header, then each finished probe's JSON and safetensors.
+A child that has reported everything is killed at once and answered for; what is left to do
+(reaping it, removing its cgroup and folder) is done after the answer, while the grader judges.
+
+A host that serves many submissions (a batch worker's) also forks the next child ahead, into
+its memory cgroup (a step that waits on the kernel), so that a request finds it waiting; and
+takes torch's first-use costs once (`warm_up_torch`) when the probes or a submission use an
+optimizer, so that no child pays them against its time limit.
+
+A batch starts one host process as a *zygote* (`zygote` in its first frame): it sets up and
+imports once, then forks a host for each worker that asks (`HostFactory` in the client), so
+that a batch pays one start of torch on the sandbox's side, not one per worker.
 
 A probe that hangs or crashes costs only itself: the host kills the child, records it, and
 forks a fresh child for the probes that remain.
@@ -12,26 +24,55 @@ forks a fresh child for the probes that remain.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib
 import json
 import os
+import re
 import selectors
 import shutil
 import signal
+import socket
+import sys
 import tempfile
 import time
 import traceback
 
 from autograder import frames
 from autograder.probing import load_probe_modules
-from autograder.sandbox import child, isolation, namespaces, protocol
+from autograder.sandbox import isolation, namespaces, protocol
 from autograder.sandbox.protocol import ProbeStatus
-from autograder.wire import MAX_JSON_BYTES
+
+# `child` and `wire` import torch: main() imports them once the sandbox is set up.
 
 MAX_REQUEST_BYTES = 32 * 2**20
+MAX_INIT_BYTES = 2**20  # a zygote's first message (the probe files, the sandbox asked for)
+HOST_EXIT_SECONDS = 5.0  # what a forked host asked to end may take (it lets its spare child go)
 SETUP_SECONDS = 30.0  # from fork to the first student statement: our own work only
 WATCH_INTERVAL = 0.1
 PAYLOAD_BUDGET_FACTOR = 2  # a submission's results together: twice what one probe may return
+PRELOAD = ("numpy.random",)  # what every child would import again (its seeding does), imported once here
+# Source that reaches for an optimizer (whose first step imports some 800 modules): the host
+# takes that cost once, before the child's limits start (see `warm_up_torch`).
+OPTIMIZER_USE = re.compile(r"\boptim\b")
+
+_baseline: list[int] = []  # the host's own proportional set size, read once
+
+
+def memory_used(tree: set[int]) -> int:
+    """What the sandbox child `tree` holds beyond what it shares with the host: its memory
+    cgroup's count where it has one (exact, one small read), else the sum of the processes'
+    proportional set sizes less the host's own, read once per host rather than per submission
+    (reading /proc/PID/smaps_rollup of a process that holds torch walks all its pages)."""
+    group = isolation.GUARDS.current
+    if group is not None:
+        used = group.usage_bytes()
+        if used is not None:
+            return used
+    if not _baseline:
+        _baseline.append(isolation.resident_bytes([os.getpid()]))
+    return isolation.resident_bytes(tree) - _baseline[0]
 
 
 def _describe_exit(status: int | None) -> str:
@@ -85,13 +126,114 @@ class OutputCapture:
         return {"text": text, "dropped": self.dropped}
 
 
-class Supervisor:
-    """Runs one request (one submission) to the end, over as many children as it takes."""
+def _await_request(go: int) -> tuple[dict, list[list]]:
+    """In a child forked ahead of its request: into its memory cgroup now, then wait for the
+    request (its frame exactly as the grader sent it), or for the host to let it go."""
+    try:
+        isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
+        isolation.GUARDS.join()
+        isolation.GUARDS.current = None  # joined already: `child.run` has nothing left to join
+        with os.fdopen(go, "rb") as stream:
+            frame = frames.read_frame(stream, MAX_REQUEST_BYTES)
+        if frame is None:
+            os._exit(0)
+        request = json.loads(frame)
+        return request, [list(job) for job in request["jobs"]]
+    except BaseException:
+        os._exit(70)  # child.EXIT_INTERNAL: the host reports that the sandbox could not start
 
-    def __init__(self, request: dict, probes: dict, plan=None) -> None:
+
+class _Child:
+    """A forked sandbox child and what the host holds for it: its pipes, its folder, its nonce.
+
+    Forked with its request (`request`, `jobs`), it starts at once; forked without, it joins its
+    memory cgroup and waits until `start` hands it the request."""
+
+    def __init__(self, memory_mb, probes: dict, plan, request: dict | None = None, jobs: list | None = None) -> None:
+        self.memory_mb = int(memory_mb)
+        self.workdir = tempfile.mkdtemp(prefix="blockgrade-run-")
+        self.data_r, data_w = os.pipe()
+        self.out_r, out_w = os.pipe()
+        go_r, self.go_w = os.pipe() if request is None else (-1, -1)
+        self.nonce = protocol.new_nonce()
+        isolation.GUARDS.before_fork(self.memory_mb)  # its memory cgroup, where there are any
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked host's own handler is not the child's
+            os.close(self.data_r)
+            os.close(self.out_r)
+            if request is None:
+                os.close(self.go_w)
+                request, jobs = _await_request(go_r)
+            from autograder.sandbox import child
+
+            child.run(request, jobs, probes, self.workdir, data_w, out_w, self.nonce, plan)
+        self.pid = pid
+        os.close(data_w)
+        os.close(out_w)
+        if go_r >= 0:
+            os.close(go_r)
+
+    def start(self, frame: bytes) -> bool:
+        """Hand a waiting child its request; False if it is not there to take it."""
+        try:
+            view = memoryview(frames.pack_frame(frame))
+            while view:
+                view = view[os.write(self.go_w, view) :]
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(self.go_w)
+            self.go_w = -1
+
+    def stop(self) -> None:
+        """SIGKILL, now: the child and its process group."""
+        for kill, target in ((os.killpg, self.pid), (os.kill, self.pid)):
+            try:
+                kill(target, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def close(self, drain=None) -> None:
+        """Kill whatever the child started, remove its cgroup, read what it printed last
+        (into `drain`), close its pipes and remove its folder.
+
+        The child is killed and its exit waited for first (a wait, not a poll), then its cgroup
+        is removed (which waits until every process in it is gone), so that the scan of the
+        process table for anything left below the host is, as a rule, made once."""
+        try:
+            if not os.waitpid(self.pid, os.WNOHANG)[0]:
+                self.stop()  # not reaped yet: its pid is still its own
+                os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass  # reaped already, by the watch that saw it end
+        isolation.GUARDS.after_child()
+        isolation.kill_tree(group=self.pid)
+        if drain is not None:
+            drain(self.out_r)
+        for fd in (self.data_r, self.out_r, self.go_w):
+            if fd >= 0:
+                os.close(fd)
+        self.data_r = self.out_r = self.go_w = -1
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class Supervisor:
+    """Runs one request (one submission) to the end, over as many children as it takes.
+
+    `spare` is a child forked ahead (see `_Child`), used for the first child when it fits;
+    `frame` is the request as received, which is what a spare child reads."""
+
+    def __init__(
+        self, request: dict, probes: dict, plan=None, spare: _Child | None = None, frame: bytes | None = None
+    ) -> None:
         self.request = request
         self.probes = probes
         self.plan = plan
+        self.spare = spare
+        self.frame = frame
+        self.leftover: _Child | None = None  # a child that reported everything, to clean up after the answer
         self.limits = request["limits"]
         self.jobs = [tuple(j) for j in request["jobs"]]
         self.results: list[dict | None] = [None] * len(self.jobs)
@@ -100,8 +242,9 @@ class Supervisor:
         self.output = OutputCapture(int(self.limits["output_kb"]) * 1024)
         self.events: list[dict] = []
         self.internal: str | None = None
+        from autograder.wire import MAX_JSON_BYTES
+
         self.max_frame = int(self.limits["data_mb"]) * 2**20 + MAX_JSON_BYTES
-        self.baseline_rss = isolation.resident_bytes([os.getpid()])
         self.protocol_error = "malformed frames"
         self.payload_bytes = 0  # what this submission's kept results hold, in bytes
         self.payload_budget = PAYLOAD_BUDGET_FACTOR * int(self.limits["data_mb"]) * 2**20
@@ -152,30 +295,39 @@ class Supervisor:
             if r is None:
                 self.results[i] = {"status": status, "error": {"type": status, "message": message, "traceback": ""}}
 
+    def _child(self, indices: list[int]) -> _Child:
+        spare, self.spare = self.spare, None
+        if spare is not None:
+            fits = len(indices) == len(self.jobs) and spare.memory_mb == int(self.limits["memory_mb"])
+            if fits and self.frame is not None and spare.start(self.frame):
+                return spare
+            spare.close()
+        jobs = [list(self.jobs[i]) for i in indices]
+        return _Child(self.limits["memory_mb"], self.probes, self.plan, self.request, jobs)
+
     def _run_child(self, indices: list[int]) -> bool:
         """One child for the jobs `indices`; False when no further child should be tried."""
-        workdir = tempfile.mkdtemp(prefix="blockgrade-run-")
-        data_r, data_w = os.pipe()
-        out_r, out_w = os.pipe()
-        jobs = [list(self.jobs[i]) for i in indices]
-        nonce = protocol.new_nonce()
-        isolation.GUARDS.before_fork(self.limits["memory_mb"])  # its memory cgroup, where there are any
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(data_r)
-            os.close(out_r)
-            child.run(self.request, jobs, self.probes, workdir, data_w, out_w, nonce, self.plan)
-        os.close(data_w)
-        os.close(out_w)
+        kid = self._child(indices)
         try:
-            return self._watch(pid, indices, data_r, out_r, protocol.Expect(nonce, len(indices)))
-        finally:
-            isolation.kill_tree(group=pid)
-            isolation.GUARDS.after_child()
-            self._drain(out_r)
-            os.close(data_r)
-            os.close(out_r)
-            shutil.rmtree(workdir, ignore_errors=True)
+            going_on = self._watch(kid.pid, indices, kid.data_r, kid.out_r, protocol.Expect(kid.nonce, len(indices)))
+        except BaseException:
+            kid.close(self._drain)
+            raise
+        if self.finished:
+            # Everything is reported: nothing the child does from now on can count. Killed now
+            # (what it printed is in the pipe), and cleaned up once the answer is on its way.
+            kid.stop()
+            self._drain(kid.out_r)
+            self.leftover = kid
+        else:
+            kid.close(self._drain)
+        return going_on
+
+    def finish(self) -> None:
+        """What the answer did not wait for: reap the last child, remove its cgroup and folder."""
+        leftover, self.leftover = self.leftover, None
+        if leftover is not None:
+            leftover.close()
 
     def _drain(self, fd: int) -> None:
         os.set_blocking(fd, False)
@@ -198,10 +350,11 @@ class Supervisor:
         phase = "setup"  # setup -> import -> ready -> job -> ... -> finished
         current: int | None = None  # index into self.jobs of the running probe
         phase_deadline = time.monotonic() + SETUP_SECONDS
+        self.finished = False
         awaiting: tuple[int, list[bytes], dict] | None = None  # a result's payload frames
         memory_cap = int(self.limits["memory_mb"]) * 2**20
         process_cap = int(self.limits["processes"]) + 2  # the child and, in namespaces, its relay
-        next_watch = 0.0
+        next_watch = time.monotonic() + WATCH_INTERVAL  # a child just forked has nothing to see yet
         ended_by = None  # why the loop stopped early: "timeout", "memory", "protocol"
         try:
             while True:
@@ -216,7 +369,7 @@ class Supervisor:
                     if len(tree) > process_cap:  # RLIMIT_NPROC does not bind everywhere (root, some namespaces)
                         ended_by = "processes"
                         break
-                    if tree and isolation.resident_bytes(tree) - self.baseline_rss > memory_cap:
+                    if tree and memory_used(tree) > memory_cap:
                         ended_by = "memory"
                         break
                 events = selector.select(timeout=max(0.0, min(limit, next_watch) - now))
@@ -303,11 +456,12 @@ class Supervisor:
         finally:
             selector.close()
 
-        status = self._wait_exit(pid, patient=ended_by is None)
-        if ended_by is None and phase != "finished" and isolation.GUARDS.oom_killed():
-            ended_by = "memory"  # the kernel's OOM killer, in the child's memory cgroup
         if phase == "finished":
+            self.finished = True  # its exit is not waited for: _run_child kills it
             return True
+        status = self._wait_exit(pid, patient=ended_by is None)
+        if ended_by is None and isolation.GUARDS.oom_killed():
+            ended_by = "memory"  # the kernel's OOM killer, in the child's memory cgroup
         return self._account(phase, current, indices, ended_by, status)
 
     def _void(self, job: int, how: str) -> bool:
@@ -470,7 +624,7 @@ def choose_sandbox(requested: str, home: str, tmp_mb: int = 64) -> tuple[object,
     if requested == "basic" or not isolation.IS_LINUX:
         return None, "basic", [] if requested == "basic" else ["namespaces need Linux"]
     candidates = [requested] if requested != "auto" else (["root", "user"] if os.geteuid() == 0 else ["user"])
-    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(child.__file__)))
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # autograder/
     reasons = []
     for mode in candidates:
         mountpoint = tempfile.mkdtemp(prefix=f"root-{mode}-", dir=home)
@@ -487,17 +641,254 @@ def choose_sandbox(requested: str, home: str, tmp_mb: int = 64) -> tuple[object,
 def warm_up_torch(torch) -> None:
     """Take once, here, the first-use costs that every forked child would otherwise pay against
     its time limit: an optimizer's first step imports some 800 modules (torch._dynamo, sympy),
-    1.7 s on a quiet machine and several under a loaded batch. A host that serves one
-    submission (a check) skips it: its one child would pay the same."""
+    1.7 s on a quiet machine and several under a loaded batch. Taken only by a host that serves
+    many submissions, and only when its probes (at its start) or a submission (before its
+    child is forked) name `optim`: a suite that uses no optimizer never pays it, and a host
+    that serves one submission (a check) would gain nothing, its one child paying the same."""
     layer = torch.nn.Linear(2, 2)
     layer(torch.ones(1, 2)).sum().backward()
     for optimizer in (torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9), torch.optim.Adam(layer.parameters())):
         optimizer.step()
 
 
+def _can_warm_up(torch) -> bool:
+    """False on a machine with a GPU: an optimizer's first step starts CUDA in this process, and
+    a process that has started CUDA forks children that cannot use it ("Cannot re-initialize
+    CUDA in forked subprocess"), which would fail every cuda:0 probe. The count comes from NVML
+    (autograder sets PYTORCH_NVML_BASED_CUDA_CHECK), which leaves CUDA unstarted."""
+    return torch.cuda.device_count() == 0
+
+
+def _uses_optimizer(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return OPTIMIZER_USE.search(f.read()) is not None
+    except (OSError, ValueError):
+        return False
+
+
+def _set_up(init: dict) -> tuple[dict, dict, object, bool]:
+    """What a host does once: the sandbox first, its checks forked while this process is small
+    (before torch: a fork copies what a process holds), then torch, what every child would
+    import again, and the probe modules. Returns the ready message (or one saying why not),
+    the probes, the namespace plan, and whether torch's optimizers are warmed up."""
+    try:
+        plan, mode, downgrades = choose_sandbox(init.get("sandbox", "auto"), os.getcwd())
+        downgrades += isolation.GUARDS.setup()  # seccomp filter, memory cgroups
+        import torch
+
+        torch.set_num_threads(1)
+        for module in PRELOAD:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                pass
+        for module in init.get("preload", []):
+            importlib.import_module(module)
+        from autograder.sandbox import child  # (and wire: imported here, once)
+
+        # Seeding torch records the caller's stack (for CUDA's lazy start), which reads the source
+        # of every frame: seeded once here, the child finds those files read already.
+        child._seed(0)
+        probes = load_probe_modules(init["probe_files"])
+        warmed = bool(init.get("warm_up")) and any(_uses_optimizer(path) for path in init["probe_files"])
+        warmed = warmed and _can_warm_up(torch)
+        if warmed:
+            warm_up_torch(torch)
+        gc.freeze()  # what is here stays: collections (here, in each child) need not walk it again
+    except BaseException:
+        return {"ready": False, "error": traceback.format_exc(limit=5)}, {}, None, False
+    ready = {
+        "ready": True,
+        "pid": os.getpid(),
+        "sandbox": mode,
+        "downgrades": downgrades,
+        "kernel": isolation.GUARDS.describe(),
+        "probes": {n: {"takes_device": s.takes_device, "timeout": s.timeout} for n, s in probes.items()},
+    }
+    return ready, probes, plan, warmed
+
+
+def serve(protocol_in, protocol_out, ready: dict, probes: dict, plan, many: bool, warmed: bool) -> None:
+    """Answer the ready message, then one request after another until the grader closes the
+    pipe. `many`: this host serves a batch (spare children, optimizers warmed up on demand)."""
+
+    def send(reply: list[bytes]) -> None:
+        for frame in reply:  # one at a time: no second copy of a large reply
+            protocol_out.write(frame)
+        protocol_out.flush()
+
+    send([frames.pack_json(ready)])
+    if not ready.get("ready"):
+        return
+    spare: _Child | None = None
+    try:
+        while True:
+            frame = frames.read_frame(protocol_in, MAX_REQUEST_BYTES)
+            if frame is None:
+                return
+            request = supervisor = None
+            memory_mb = None
+            try:
+                request = json.loads(frame)
+                memory_mb = int(request["limits"]["memory_mb"])
+                if many and not warmed and OPTIMIZER_USE.search(str(request.get("source", ""))):
+                    import torch
+
+                    warmed = True  # asked once; never taken on a GPU machine (see _can_warm_up)
+                    if _can_warm_up(torch):
+                        if spare is not None:  # forked before the warm-up: it would pay it again
+                            spare.close()
+                            spare = None
+                        warm_up_torch(torch)
+                        gc.freeze()
+                supervisor = Supervisor(request, probes, plan, spare, frame)
+                spare = None
+                reply = supervisor.run()
+            except Exception:
+                reply = [frames.pack_json({"internal": traceback.format_exc(limit=5), "jobs": [], "import": None})]
+            try:
+                send(reply)
+            finally:
+                if supervisor is not None:
+                    with _uninterrupted():
+                        supervisor.finish()
+            # Nothing of this submission stays reachable in the next child, forked from here.
+            del reply, request, supervisor, frame
+            if many and memory_mb is not None and spare is None:
+                with _uninterrupted():
+                    try:
+                        spare = _Child(memory_mb, probes, plan)  # waits for the next request
+                    except OSError:
+                        spare = None
+    finally:
+        _cleaning.append(True)  # from here on, a SIGTERM changes nothing
+        if spare is not None:
+            spare.close()
+
+
+def _zygote(sock: socket.socket) -> None:
+    """A batch's one host start: set up once, then fork a host for each worker that sends
+    `fork` with the two ends of its pipes (the host reads requests from the first and answers
+    on the second, exactly as a host started alone does on its stdin and stdout); `kill PID`
+    ends one of them. Ends when the batch closes its end of the socket."""
+    hosts: dict[int, float] = {}  # the hosts forked, and when each asked to end must have ended
+
+    signal.signal(signal.SIGTERM, _exit_on_signal)  # the batch's end: the hosts end first, then this
+    try:
+        _zygote_loop(sock, hosts)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        deadline = time.monotonic() + HOST_EXIT_SECONDS
+        for pid in hosts:
+            _signal(pid, signal.SIGTERM)  # each lets its spare child (and its cgroup) go, and exits
+        while hosts and time.monotonic() < deadline:
+            _reap_hosts(hosts)
+            time.sleep(0.01)
+        for pid in hosts:
+            _signal(pid, signal.SIGKILL)
+        for pid in hosts:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+_cleaning: list[bool] = []  # non-empty while a host cleans up after a child: a SIGTERM waits for the end of it
+_stopped: list[bool] = []  # a SIGTERM that came meanwhile
+
+
+def _exit_on_signal(signum, frame):
+    """A forked host's SIGTERM (its batch is ending): leave `serve` through its clean-up, but
+    never in the middle of one (a child's cgroup would be left behind)."""
+    if _cleaning:
+        _stopped.append(True)
+    else:
+        raise SystemExit(0)
+
+
+@contextlib.contextmanager
+def _uninterrupted():
+    _cleaning.append(True)
+    try:
+        yield
+    finally:
+        _cleaning.pop()
+    if _stopped and not _cleaning:
+        raise SystemExit(0)
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _reap_hosts(hosts: dict[int, float]) -> None:
+    """Reap the hosts that ended; kill those asked to end that did not in time."""
+    now = time.monotonic()
+    for pid, deadline in list(hosts.items()):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                del hosts[pid]
+                continue
+        except ChildProcessError:
+            del hosts[pid]
+            continue
+        if now > deadline:
+            _signal(pid, signal.SIGKILL)
+
+
+def _zygote_loop(sock: socket.socket, hosts: dict[int, float]) -> None:
+    init = json.loads(sock.recv(MAX_INIT_BYTES))
+    ready, probes, plan, warmed = _set_up(init)
+    zygote = os.getpid()
+    sock.settimeout(0.5)
+    while True:
+        _reap_hosts(hosts)  # those that ended (their worker closed its pipes), or overran their end
+        try:
+            data, fds, _flags, _address = socket.recv_fds(sock, 64, 2)
+        except (TimeoutError, InterruptedError):
+            continue
+        except OSError:
+            return
+        if not data and not fds:
+            return
+        words = data.split()
+        if words == [b"fork"] and len(fds) == 2:
+            pid = os.fork()
+            if pid == 0:  # the worker's host: never returns
+                code = 0
+                try:
+                    signal.signal(signal.SIGTERM, _exit_on_signal)  # ends `serve` through its clean-up
+                    sock.close()
+                    isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)  # ends with the zygote
+                    isolation.prctl(isolation.PR_SET_CHILD_SUBREAPER, 1)
+                    if os.getppid() != zygote:
+                        raise SystemExit(1)
+                    protocol_in, protocol_out = os.fdopen(fds[0], "rb"), os.fdopen(fds[1], "wb")
+                    serve(protocol_in, protocol_out, dict(ready, pid=os.getpid()), probes, plan, True, warmed)
+                except BaseException:
+                    code = 1
+                finally:
+                    os._exit(code)
+            hosts[pid] = float("inf")
+        elif len(words) == 2 and words[0] == b"kill" and words[1].isdigit() and int(words[1]) in hosts:
+            # its worker closed its pipes: idle, it ends on its own; killed (its pid is still its
+            # own: not reaped) if it has not within HOST_EXIT_SECONDS, busy or hung
+            hosts[int(words[1])] = time.monotonic() + HOST_EXIT_SECONDS
+        for fd in fds:
+            os.close(fd)
+
+
 def main() -> None:
-    protocol_in = os.fdopen(os.dup(0), "rb")
-    protocol_out = os.fdopen(os.dup(1), "wb")
+    zygote = sys.argv[2:3] == ["zygote"]
+    if zygote:
+        sock = socket.socket(fileno=os.dup(0))
+    else:
+        protocol_in = os.fdopen(os.dup(0), "rb")
+        protocol_out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # a stray print in the host must not corrupt the protocol
@@ -505,51 +896,15 @@ def main() -> None:
     isolation.prctl(isolation.PR_SET_CHILD_SUBREAPER, 1)
     isolation.prctl(isolation.PR_SET_DUMPABLE, 0)  # no same-uid process may read or trace this one
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when the host stops
-
-    def send(reply: list[bytes]) -> None:
-        for frame in reply:  # one at a time: no second copy of a large reply
-            protocol_out.write(frame)
-        protocol_out.flush()
-
-    init = json.loads(frames.read_frame(protocol_in, MAX_REQUEST_BYTES))
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-        if init.get("warm_up"):
-            warm_up_torch(torch)
-        for module in init.get("preload", []):
-            importlib.import_module(module)
-        probes = load_probe_modules(init["probe_files"])
-        plan, mode, downgrades = choose_sandbox(init.get("sandbox", "auto"), os.getcwd())
-        downgrades += isolation.GUARDS.setup()  # seccomp filter, memory cgroups
-    except BaseException:
-        send([frames.pack_json({"ready": False, "error": traceback.format_exc(limit=5)})])
+    if zygote:
+        _zygote(sock)
         return
-    send(
-        [
-            frames.pack_json(
-                {
-                    "ready": True,
-                    "pid": os.getpid(),
-                    "sandbox": mode,
-                    "downgrades": downgrades,
-                    "kernel": isolation.GUARDS.describe(),
-                    "probes": {n: {"takes_device": s.takes_device, "timeout": s.timeout} for n, s in probes.items()},
-                }
-            )
-        ]
-    )
-    while True:
-        frame = frames.read_frame(protocol_in, MAX_REQUEST_BYTES)
-        if frame is None:
-            return
-        request = json.loads(frame)
-        try:
-            reply = Supervisor(request, probes, plan).run()
-        except Exception:
-            reply = [frames.pack_json({"internal": traceback.format_exc(limit=5), "jobs": [], "import": None})]
-        send(reply)
+    init = json.loads(frames.read_frame(protocol_in, MAX_REQUEST_BYTES))
+    ready, probes, plan, warmed = _set_up(init)
+    try:
+        serve(protocol_in, protocol_out, ready, probes, plan, bool(init.get("warm_up")), warmed)
+    finally:
+        os._exit(0)  # its work is done (or its grader gone): no interpreter teardown, a second's CPU with torch
 
 
 if __name__ == "__main__":

@@ -345,8 +345,13 @@ def _build_root(plan: Plan, sources: dict[str, str], owner: str, old: str) -> st
     os.makedirs(dev, exist_ok=True)
     mount("blockgrade-dev", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, f"size=64k,mode=0755,{owner}")
     for node in plan.devices:
-        open(f"{dev}/{node}", "w").close()
-        mount(sources[f"/dev/{node}"], f"{dev}/{node}", None, MS_BIND)
+        source = sources[f"/dev/{node}"]
+        if os.path.isdir(source):  # /dev/nvidia-caps: a folder of the driver's capability nodes
+            os.makedirs(f"{dev}/{node}")
+            mount(source, f"{dev}/{node}", None, MS_BIND | MS_REC)
+        else:
+            open(f"{dev}/{node}", "w").close()
+            mount(source, f"{dev}/{node}", None, MS_BIND)
     os.makedirs(f"{dev}/shm")
     mount("blockgrade-shm", f"{dev}/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size=16m,mode=1777,{owner}")
     for name, target in (

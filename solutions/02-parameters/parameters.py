@@ -3,7 +3,6 @@
 Replace each `raise NotImplementedError(...)` with your code. Import nothing beyond torch.
 """
 
-import torch
 from torch import nn
 
 
@@ -86,7 +85,8 @@ def tied_mlp():
 def tie_weights(net, src, dst):
     """Make `net[dst]` use the very Parameters (weight and bias) of `net[src]`; return `net`.
 
-    If their shapes differ, raise ValueError and leave `net` unchanged.
+    If their shapes differ (a bias on one layer and none on the other counts), raise ValueError
+    and leave `net` unchanged. Layers built with `bias=False` tie too.
     """
     ### BEGIN SOLUTION
     source, target = net[src], net[dst]

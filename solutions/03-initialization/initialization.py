@@ -72,10 +72,16 @@ def lazy_mlp(hidden=256, out_features=10):
 
 def materialize(net, in_features):
     """Run one dummy forward pass (a batch of 1, on the device of `net`) so that every
-    parameter gets its shape; return `net`."""
+    parameter gets its shape; return `net`.
+
+    The dummy pass must train nothing: `net` keeps its mode (training or eval) and its
+    buffers (a BatchNorm's running statistics) as they were."""
     ### BEGIN SOLUTION
     device = next(net.parameters()).device
+    training = net.training
+    net.eval()  # in training mode a BatchNorm would refuse a batch of 1 (and learn from it)
     with torch.no_grad():
         net(torch.zeros(1, in_features, device=device))
+    net.train(training)
     return net
     ### END SOLUTION

@@ -54,6 +54,9 @@ def lazy_mlp(hidden=256, out_features=10):
 
 def materialize(net, in_features):
     """Run one dummy forward pass (a batch of 1, on the device of `net`) so that every
-    parameter gets its shape; return `net`."""
+    parameter gets its shape; return `net`.
+
+    The dummy pass must train nothing: `net` keeps its mode (training or eval) and its
+    buffers (a BatchNorm's running statistics) as they were."""
     # YOUR CODE HERE
     raise NotImplementedError("materialize is not implemented yet")

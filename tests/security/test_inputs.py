@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -286,9 +287,13 @@ def test_nothing_is_written_outside_the_output_folder(batch):
     assert not list(batch.root.parent.rglob("escaped-export*"))
     assert not os.path.exists("/tmp/blockgrade-absolute-escape")
     written = {p.relative_to(batch.out).as_posix() for p in batch.out.rglob("*") if p.is_file()}
-    expected = {"gradebook.csv", "report.html"}
+    expected = {"gradebook.csv", "report.html", "manual.csv", "similarity.csv"}
+    expected |= {f"manual/{q}.html" for q in BLOCKS.question_ids}
     expected |= {f"{n}/{f}" for n in batch.results for f in ("results.json", "feedback.md")}
-    assert written == expected
+    # a student's written answers, and side-by-side pages of similar pairs: kit-made names only
+    answers = {f"{n}/answers/{q}.md" for n in batch.results for q in BLOCKS.question_ids}
+    pages = {w for w in written if re.fullmatch(r"similarity/[A-Za-z0-9._-]{1,200}\.html", w)}
+    assert written - pages - answers == expected
 
 
 def test_outputs_stay_small(batch):
@@ -300,14 +305,16 @@ def test_outputs_stay_small(batch):
 
 def test_feedback_headings_and_links_are_the_kits_own(batch):
     md = MarkdownIt("commonmark")
-    own = {"Notes", "What to fix", "Not run", *BLOCKS.task_ids}
+    own = {"Notes", "What to fix", "Not run", "Written questions", *BLOCKS.task_ids}
     for name in batch.results:
         tokens = md.parse((batch.out / name / "feedback.md").read_text(encoding="utf-8"))
         headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
         assert headings[0].startswith(f"{BLOCKS.title}: ") and set(headings[1:]) <= own, f"{name}: {headings}"
         inline = [c for t in tokens if t.type == "inline" for c in t.children]
         assert not [c for c in inline if c.type in ("link_open", "image", "html_inline")], name
-        assert not [t for t in tokens if t.type == "html_block"], name
+        # the one HTML block allowed is the kit's own marker of the written part (manual.merge)
+        marker = "<!-- blockgrade: written questions -->\n"
+        assert not [t for t in tokens if t.type == "html_block" and t.content != marker], name
 
 
 def test_no_control_or_bidi_character_reaches_an_output(batch):

@@ -21,7 +21,7 @@ class MLP(nn.Module):
         self.out = nn.Linear(hidden, out_features)
 
     def forward(self, X):
-        return self.out(F.relu(self.hidden(X)))
+        return self.out(self.hidden(X).relu())
 
 
 class MySequential(nn.Module):
@@ -34,20 +34,20 @@ class MySequential(nn.Module):
 
     def __init__(self, *modules):
         super().__init__()
-        for index, module in enumerate(modules):
-            self.add_module(str(index), module)
+        for i, m in enumerate(modules):
+            self._modules[f"{i}"] = m
 
     def forward(self, X):
-        # _modules keeps every entry, also a module added twice (children() would skip it).
-        for module in self._modules.values():
-            X = module(X)
-        return X
+        y = X
+        for m in list(self._modules.values()):
+            y = m(y)
+        return y
 
     def __len__(self):
         return len(self._modules)
 
     def __getitem__(self, index):
-        return list(self._modules.values())[index]
+        return [*self._modules.values()][index]
 
 
 class FixedHiddenMLP(nn.Module):
@@ -64,12 +64,12 @@ class FixedHiddenMLP(nn.Module):
         self.linear = nn.Linear(in_features, in_features)
 
     def forward(self, X):
-        X = self.linear(X)
-        X = F.relu(X @ self.rand_weight + 1)
-        X = self.linear(X)  # the same layer again: its parameters are shared by both uses
-        while X.abs().sum() > 1:
-            X /= 2
-        return X.sum()
+        out = self.linear(X)
+        out = F.relu(out.matmul(self.rand_weight) + 1)
+        out = self.linear(out)
+        while out.abs().sum() > 1:
+            out = out / 2
+        return out.sum()
 
 
 class NestMLP(nn.Module):
@@ -94,7 +94,7 @@ class Parallel(nn.Module):
         self.dim = dim
 
     def forward(self, X):
-        return torch.cat((self.net1(X), self.net2(X)), dim=self.dim)
+        return torch.cat((self.net1(X), self.net2(X)), self.dim)
 
 
 def replicate(factory, n):
@@ -103,7 +103,7 @@ def replicate(factory, n):
     Raises ValueError when `n < 1`.
     """
     if n < 1
-        raise ValueError(f"n must be at least 1, not {n}")
+        raise ValueError("n must be positive")
     return MySequential(*[factory() for _ in range(n)])
 
 

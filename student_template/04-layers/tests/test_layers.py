@@ -25,7 +25,10 @@ def test_mylinear(mylinear, mylinear_given):
     X, W, b = mylinear_given["X"], mylinear_given["weight"], mylinear_given["bias"]
     assert_close(unwrap(mylinear["linear"], "MyLinear(6, 2)(X)"), F.relu(X @ W + b), "MyLinear(6, 2)(X)")
     assert_same_inputs(mylinear["X"], X, "The input X")
-    assert mylinear["linear_grad"] is not None, "no gradient reached weight: use self.weight, not self.weight.data"
+    assert mylinear["linear_grad"] is not None, (
+        "no gradient reached MyLinear.weight after MyLinear(6, 2)(X).sum().backward(): "
+        "forward must compute with self.weight itself, so that autograd links the output to it"
+    )
 
 
 @task("TensorReduction")

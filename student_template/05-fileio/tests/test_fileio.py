@@ -64,5 +64,6 @@ def test_checkpoint(checkpoint, checkpoint_given):
     assert ok, f"load_checkpoint returned {shown}: return the saved epoch, 2"
     resumed = checkpoint["resumed"]
     assert resumed is not None and torch.equal(resumed, checkpoint_given["expected"]), (
-        "the resumed losses differ: save the optimizer's state too"
+        "the losses after load_checkpoint differ from those of the run that was never interrupted: "
+        "the checkpoint must restore everything training depends on (the model's and the optimizer's state)"
     )

@@ -1,5 +1,6 @@
 # mistake: rand_weight kept as a plain tensor attribute (the book's first version)
-# expect: FixedHiddenMLP=3
+# expect: FixedHiddenMLP=2
+# (.to(device) leaves rand_weight on the CPU: the cuda:0 half of forward fails, on the stand-in GPU too)
 # feedback: plain tensor attribute
 class FixedHiddenMLP(nn.Module):
     def __init__(self, in_features=20):

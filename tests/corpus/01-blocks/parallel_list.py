@@ -1,5 +1,6 @@
 # mistake: Parallel keeps its two networks in a plain list
-# expect: Parallel=2
+# expect: Parallel=1.5
+# (the networks in the list are not moved by .to(device): the cuda:0 half of forward fails, on the stand-in GPU too)
 # feedback: should keep the two networks as .net1 and .net2
 class Parallel(nn.Module):
     def __init__(self, net1, net2, dim=-1):

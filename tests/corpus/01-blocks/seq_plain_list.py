@@ -1,5 +1,6 @@
 # mistake: modules kept in a plain Python list
-# expect: MySequential=3
+# expect: MySequential=2.5
+# (the modules in the list are not moved by .to(device): the cuda:0 half of forward fails, on the stand-in GPU too)
 # feedback: plain Python list
 # cause: modules-not-registered
 class MySequential(nn.Module):

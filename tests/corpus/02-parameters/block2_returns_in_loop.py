@@ -1,7 +1,8 @@
 # mistake: block2 returns inside its loop, so it holds one block
 # (rgnet is built on block2, so it is wrong too: both belong to this one task)
 # expect: block1=1
-# feedback: does it return inside its loop?
+# feedback: called block1() once and holds only 'block 0'
+# cause: returns-in-loop
 def block2(n=4):
     net = nn.Sequential()
     for i in range(n):

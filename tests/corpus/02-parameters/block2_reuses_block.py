@@ -1,6 +1,7 @@
 # mistake: block2 adds the same block1 instance n times
 # expect: block1=2
-# feedback: share parameters: call block1() once per block
+# feedback: called block1() once and added that one block 4 times
+# cause: reused-block
 def block2(n=4):
     block = block1()
     net = nn.Sequential()

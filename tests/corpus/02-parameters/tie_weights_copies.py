@@ -1,6 +1,8 @@
 # mistake: tie_weights copies the values instead of sharing the Parameters
-# expect: tie_weights=1
+# (it also fails on layers without bias: `None.data`)
+# expect: tie_weights=0.5
 # feedback: the values are copies
+# cause: copies-values
 # feedback: Sharing is not copying
 def tie_weights(net, src, dst):
     if net[src].weight.shape != net[dst].weight.shape:

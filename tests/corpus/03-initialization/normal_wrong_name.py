@@ -1,6 +1,6 @@
 # mistake: the type test is written against a name that does not exist
 # expect: init_normal=0
-# feedback: it is `nn.Linear`
+# feedback: check its spelling and capitals
 def init_normal(m):
     if type(m) == nn.linear:
         nn.init.normal_(m.weight, mean=0.0, std=0.01)

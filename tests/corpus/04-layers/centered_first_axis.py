@@ -1,6 +1,7 @@
 # mistake: CenteredLayer always subtracts the mean along dimension 0
 # expect: CenteredLayer=0
-# feedback: subtracts a mean along one dimension
+# feedback: equals X - X.mean(0, keepdim=True)
+# cause: mean-along-a-dimension
 class CenteredLayer(nn.Module):
     def __init__(self, dim=None):
         super().__init__()

@@ -1,6 +1,7 @@
 # mistake: CenteredLayer ignores dim
-# expect: CenteredLayer=2
+# expect: CenteredLayer=1.5
 # feedback: ignores dim
+# cause: ignores-dim
 class CenteredLayer(nn.Module):
     def __init__(self, dim=None):
         super().__init__()

@@ -1,6 +1,8 @@
 # mistake: CenteredLayer subtracts the mean from its input in place and returns it
-# expect: CenteredLayer=1
+# expect: CenteredLayer=0.5
 # feedback: was changed in place by your code
+# feedback: the gradient of sum(G * CenteredLayer()(X)) with respect to X is G itself
+# cause: detached-mean
 class CenteredLayer(nn.Module):
     def __init__(self, dim=None):
         super().__init__()

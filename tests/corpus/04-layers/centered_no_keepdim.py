@@ -1,5 +1,5 @@
 # mistake: CenteredLayer takes the mean along dim without keepdim
-# expect: CenteredLayer=2
+# expect: CenteredLayer=1.5
 # feedback: CenteredLayer(dim=
 class CenteredLayer(nn.Module):
     def __init__(self, dim=None):

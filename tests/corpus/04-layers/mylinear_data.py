@@ -1,6 +1,7 @@
 # mistake: MyLinear uses self.weight.data in forward, so no gradient flows
 # expect: MyLinear=3
-# feedback: no gradient reached MyLinear.weight
+# feedback: no gradient reached the Parameter MyLinear.weight
+# cause: no-gradient-to-parameter
 # feedback: Use the Parameters themselves in `forward`
 class MyLinear(nn.Module):
     def __init__(self, in_units, units):

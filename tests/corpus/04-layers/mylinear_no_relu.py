@@ -1,6 +1,7 @@
 # mistake: MyLinear leaves out the ReLU
 # expect: MyLinear=1
-# feedback: without the ReLU
+# feedback: the ReLU is missing
+# cause: missing-relu
 class MyLinear(nn.Module):
     def __init__(self, in_units, units):
         super().__init__()

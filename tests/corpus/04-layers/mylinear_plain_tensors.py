@@ -1,6 +1,8 @@
 # mistake: MyLinear keeps plain tensors, not Parameters
 # expect: MyLinear=2
 # feedback: MyLinear(64, 128) registers []
+# feedback: MyLinear.weight is not a registered Parameter
+# cause: not-registered
 class MyLinear(nn.Module):
     def __init__(self, in_units, units):
         super().__init__()

@@ -1,6 +1,6 @@
 # mistake: TensorReduction's loop mixes the rows of the batch
-# expect: TensorReduction=2
-# feedback: rows are mixed
+# expect: TensorReduction=1.5
+# feedback: depends on the other rows of the batch
 class TensorReduction(nn.Module):
     def __init__(self, in_features, out_features):
         super().__init__()

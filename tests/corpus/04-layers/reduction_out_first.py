@@ -1,6 +1,7 @@
 # mistake: TensorReduction returns (out_features, N)
-# expect: TensorReduction=2
-# feedback: returns shape (out_features, N)
+# expect: TensorReduction=2.5
+# feedback: holds the expected values transposed
+# cause: output-transposed
 class TensorReduction(nn.Module):
     def __init__(self, in_features, out_features):
         super().__init__()

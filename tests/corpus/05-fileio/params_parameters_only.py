@@ -1,6 +1,7 @@
 # mistake: save_params saves the parameters but not the buffers
-# expect: save_params=2
-# feedback: buffers included?
+# expect: save_params=1.5
+# feedback: holds the parameters only: the buffers
+# cause: missing-buffers
 def save_params(net, path):
     torch.save({name: p.detach() for name, p in net.named_parameters()}, path)
 

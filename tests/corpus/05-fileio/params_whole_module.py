@@ -1,6 +1,8 @@
 # mistake: save_params pickles the whole module
-# expect: save_params=2
-# feedback: torch.save(net) pickles its code
+# expect: save_params=1.5
+# feedback: holds a pickled module (torch.nn.modules.
+# feedback: load_params unpickled an object from the file
+# cause: pickled-module, ran-pickled-code
 def save_params(net, path):
     torch.save(net, path)
 

@@ -1,6 +1,7 @@
 # mistake: load_safetensors loads the values but leaves the model where it was
-# expect: full
-# (on a CPU-only runner the model was on the requested device already; the GPU run catches it)
+# expect: save_safetensors=3.5
+# (the cuda:0 half of the device check fails, on a GPU or on the stand-in for one)
+# feedback: its tensors are on ['cpu']: they should be on cuda:0
 from safetensors.torch import load_model, save_model
 
 

@@ -1,7 +1,8 @@
 # mistake: save_tensors and load_tensors use pickle, which runs code on loading
 # (its loader cannot read a clean torch file either, so it cannot show that it refuses the unsafe one)
-# expect: save_tensors=1
-# feedback: holds pickled objects
+# expect: save_tensors=2
+# feedback: is a raw pickle stream
+# cause: plain-pickle
 import pickle
 
 

@@ -5,7 +5,7 @@ from safetensors.torch import load_file, save_file
 
 def save_tensors(obj, path):
     if isinstance(obj, dict):
-        save_file({k: v.contiguous() for k, v in obj.items()}, str(path), metadata={"kind": "dict"})
+        save_file({k: v.contiguous().clone() for k, v in obj.items()}, str(path), metadata={"kind": "dict"})
     else:
         torch.save(obj, path)
 

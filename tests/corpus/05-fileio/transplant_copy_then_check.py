@@ -1,5 +1,7 @@
 # mistake: transplant copies child by child and only then meets the mismatch
-# expect: transplant=2
+# (and, copying as it goes, it meets the end of the shorter list without noticing n is too large)
+# expect: transplant=1.75
+# cause: changed-before-raising
 # feedback: check every child before copying anything
 def transplant(src, dst, n):
     for a, b in list(zip(src.children(), dst.children()))[:n]:

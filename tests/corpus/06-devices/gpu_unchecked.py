@@ -1,6 +1,7 @@
 # mistake: try_gpu returns a GPU without checking that it exists
 # expect: num_gpus=2
-# feedback: check that the GPU exists before returning it
+# feedback: check that the GPU exists
+# cause: unchecked-gpu
 def try_gpu(i=0):
     return torch.device(f"cuda:{i}")
 

@@ -1,6 +1,6 @@
 # mistake: norms_on_device copies each norm to the host inside the loop
 # expect: norms_on_device=3
-# feedback: no .item() or .cpu() in the loop
+# feedback: copied results to the host 4 times (.item() ×4)
 def norms_on_device(mats, device):
     values = []
     for A in mats:

@@ -1,6 +1,7 @@
 # mistake: to_device turns tuples into lists
-# expect: to_device=3
+# expect: to_device=2
 # feedback: became a list, expected a tuple
+# cause: tuple-to-list
 def to_device(obj, device):
     if isinstance(obj, torch.Tensor):
         return obj.to(device)

@@ -10,6 +10,7 @@ import math
 import torch
 from torch.nn import functional as F
 
+from autograder.i18n import N_
 from autograder.judging import (
     Mistake,
     assert_close,
@@ -140,7 +141,7 @@ def test_len_and_indexing(seq_indexing):
     length = unwrap(seq_indexing["len"], "len(net)")
     assert length == 3, f"len(MySequential(a, b, c)) is {length!r}, expected 3"
     for i, same in seq_indexing["items"].items():
-        why = " (negative indices count from the end, as for lists)" if i < 0 else ""
+        why = N_(" (negative indices count from the end, as for lists)") if i < 0 else ""
         if failed(same):
             error = same["error"]
             raise AssertionError(f"net[{i}] raised {error['type']}: {error['message']}{why}\n{error['traceback']}")

@@ -52,6 +52,18 @@ def _reference_tied():
     return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(), nn.Linear(8, 1))
 
 
+def _tied_distinct():
+    """Two distinct layers that share one weight (as tie_weights makes them), not their biases."""
+    net = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+    net[2].weight = net[0].weight
+    return net
+
+
+def _batchnorm_net():
+    """Parameters beside buffers (running statistics) and a module with none (Dropout)."""
+    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.1), nn.Linear(4, 2))
+
+
 def _structure(module):
     """A module's kind, sizes and children, recursively."""
     if isinstance(module, nn.Linear):
@@ -83,42 +95,67 @@ def _load(net, states):
 
 # ------------------------------------------------------------------ describe_parameters
 
+DESCRIBED = ("nested", "tied", "tied_distinct", "empty", "frozen", "bare", "batchnorm")
 
-@probe(
-    task="describe_parameters",
-    returns=Record(
-        nested=Attempt(Anything()), tied=Attempt(Anything()), empty=Attempt(Anything()), frozen=Attempt(Anything())
-    ),
-)
+
+@probe(task="describe_parameters", returns=Record({key: Attempt(Anything()) for key in DESCRIBED}))
 def described(sub):
-    frozen = _reference_rgnet()
-    return {
-        "nested": attempt(sub.describe_parameters, _reference_rgnet()),
-        "tied": attempt(sub.describe_parameters, _reference_tied()),
-        "empty": attempt(sub.describe_parameters, nn.Sequential(nn.ReLU())),
-        "frozen": attempt(sub.describe_parameters, frozen.requires_grad_(False)),
+    nets = {
+        "nested": _reference_rgnet,
+        "tied": _reference_tied,
+        "tied_distinct": _tied_distinct,
+        "empty": lambda: nn.Sequential(nn.ReLU()),
+        "frozen": lambda: _reference_rgnet().requires_grad_(False),
+        "bare": lambda: nn.Linear(3, 2),
+        "batchnorm": _batchnorm_net,
     }
+    return {key: attempt(sub.describe_parameters, nets[key]()) for key in DESCRIBED}
 
 
 # ---------------------------------------------------------------- block1 / block2 / rgnet
 
 
-def _built(factory, *args):
-    made = attempt(factory, *args)
+def _built(sub, name, *args):
+    """What sub.<name>(*args) built; for block2, also how often it called block1()."""
+    calls = []
+    block1 = sub.block1
+    if name == "block2" and callable(block1):
+
+        def counted():
+            calls.append(1)
+            return block1()
+
+        sub.block1 = counted  # block2 finds block1 among the module's globals
+    try:
+        made = attempt(getattr(sub, name), *args)
+    finally:
+        sub.block1 = block1
     if "error" in made:
         return made
-    net = made["value"]
-    params = list(net.parameters()) if isinstance(net, nn.Module) else []
-    return {
-        "value": {
+
+    def report(net):
+        params = list(net.parameters()) if isinstance(net, nn.Module) else []
+        children = list(net._modules.values()) if isinstance(net, nn.Module) else []
+        return {
             "structure": _structure(net),
             "distinct_parameters": len({id(p) for p in params}),
             "parameters": len(params),
+            "distinct_children": len({id(c) for c in children}),
+            "block1_calls": len(calls),
         }
-    }
+
+    return attempt(report, made["value"])
 
 
-BUILT = Attempt(Record(structure=STRUCTURE, distinct_parameters=Int(min=0), parameters=Int(min=0)))
+BUILT = Attempt(
+    Record(
+        structure=STRUCTURE,
+        distinct_parameters=Int(min=0),
+        parameters=Int(min=0),
+        distinct_children=Int(min=0),
+        block1_calls=Int(min=0),
+    )
+)
 
 
 @probe(
@@ -132,10 +169,10 @@ BUILT = Attempt(Record(structure=STRUCTURE, distinct_parameters=Int(min=0), para
 )
 def blocks(sub):
     return {
-        "block1": _built(sub.block1),
-        "block2": {str(n): _built(sub.block2, n) for n in (4, 2, 1)},
-        "block2_default": _built(sub.block2),
-        "rgnet": {str(n): _built(sub.rgnet, n) for n in (4, 3)},
+        "block1": _built(sub, "block1"),
+        "block2": {str(n): _built(sub, "block2", n) for n in (4, 2, 1)},
+        "block2_default": _built(sub, "block2"),
+        "rgnet": {str(n): _built(sub, "rgnet", n) for n in (4, 3)},
     }
 
 
@@ -168,59 +205,80 @@ def rgnet_forward(sub, device, given):
         return {"made": made}
     net = made["value"]
     wrong = attempt(_load, net, given["state"])
-    net.to(device)
+    moved = attempt(net.to, device)
     X = given["X"].to(device)
-    return {"made": {"value": True}, "wrong": wrong, "X": X, "Y": attempt(net, X)}
+    return {"made": {"value": True}, "wrong": wrong, "X": X, "Y": moved if "error" in moved else attempt(net, X)}
 
 
 # ----------------------------------------------------------------------- get_parameter
 
 
-PATHS = ("0.block 1.0.bias", "0.block 0.2.weight", "1.weight")
-UNKNOWN = ("0.block 7.0.bias", "1.weights", "0.block 1")
+# "network:path": a path looked up in a network the probe builds afresh
+FOUND = ("nested:0.block 1.0.bias", "nested:0.block 0.2.weight", "nested:1.weight", "batchnorm:1.weight")
+TIED = ("tied:4.weight", "tied_distinct:2.weight")  # a tied Parameter under its second name
+UNKNOWN = ("nested:0.block 7.0.bias", "nested:1.weights", "nested:0.block 1", "batchnorm:1.running_mean")
+
+
+def _lookup_nets():
+    return {
+        "nested": _reference_rgnet(),
+        "tied": _reference_tied(),
+        "tied_distinct": _tied_distinct(),
+        "batchnorm": _batchnorm_net(),
+    }
+
+
+def _found(sub, net, path):
+    """Returns "same" if get_parameter returned the network's own Parameter at `path`, "copy" if a
+    tensor equal to it, else the type of what it returned."""
+    owned = net.get_parameter(path)
+    got = attempt(sub.get_parameter, net, path)
+    if "error" in got:
+        return got
+    value = got["value"]
+    if value is owned:
+        return {"value": "same"}
+    equal = attempt(lambda: isinstance(value, torch.Tensor) and torch.equal(value.detach(), owned.detach()))
+    return {"value": "copy" if equal.get("value") is True else type(value).__name__[:200]}
 
 
 @probe(
     task="get_parameter",
     returns=Record(
-        found=Record({path: Attempt(Bool()) for path in PATHS}),
-        unknown=Record({path: Attempt(Str()) for path in UNKNOWN}),
+        found=Record({key: Attempt(Str()) for key in FOUND}),
+        tied=Record({key: Attempt(Str()) for key in TIED}),
+        unknown=Record({key: Attempt(Str()) for key in UNKNOWN}),
     ),
 )
 def looked_up(sub):
-    net = _reference_rgnet()
-    owned = dict(net.named_parameters())
-    found = {}
-    for path in PATHS:
-        got = attempt(sub.get_parameter, net, path)
-        found[path] = got if "error" in got else {"value": got["value"] is owned[path]}
-    unknown = {path: attempt(sub.get_parameter, net, path) for path in UNKNOWN}
-    for got in unknown.values():
-        if "value" in got:
-            got["value"] = type(got["value"]).__name__[:200]
-    return {"found": found, "unknown": unknown}
+    nets = _lookup_nets()
+    out = {}
+    for group, keys in (("found", FOUND), ("tied", TIED)):
+        out[group] = {key: _found(sub, nets[key.split(":")[0]], key.split(":", 1)[1]) for key in keys}
+    out["unknown"] = {}
+    for key in UNKNOWN:
+        got = attempt(sub.get_parameter, nets[key.split(":")[0]], key.split(":", 1)[1])
+        out["unknown"][key] = got if "error" in got else {"value": type(got["value"]).__name__[:200]}
+    return out
 
 
 # -------------------------------------------------------------------- count_parameters
 
+COUNTED = ("nested", "tied", "tied_distinct", "trainable", "all_of_frozen", "batchnorm", "empty")
 
-@probe(
-    task="count_parameters",
-    returns=Record(
-        nested=Attempt(Anything()),
-        tied=Attempt(Anything()),
-        trainable=Attempt(Anything()),
-        all_of_frozen=Attempt(Anything()),
-    ),
-)
+
+@probe(task="count_parameters", returns=Record({key: Attempt(Anything()) for key in COUNTED}))
 def counted(sub):
     partly_frozen = _reference_rgnet()
     partly_frozen[0].requires_grad_(False)
     return {
         "nested": attempt(sub.count_parameters, _reference_rgnet()),
         "tied": attempt(sub.count_parameters, _reference_tied()),
+        "tied_distinct": attempt(sub.count_parameters, _tied_distinct()),
         "trainable": attempt(sub.count_parameters, partly_frozen, trainable_only=True),
         "all_of_frozen": attempt(sub.count_parameters, partly_frozen),
+        "batchnorm": attempt(sub.count_parameters, _batchnorm_net()),
+        "empty": attempt(sub.count_parameters, nn.Sequential(nn.ReLU())),
     }
 
 
@@ -229,18 +287,33 @@ def counted(sub):
 
 @probe(
     task="tied_mlp",
-    returns=Record(structure=STRUCTURE, shared_module=Bool(), shared_weight=Bool(), distinct_parameters=Int(min=0)),
+    returns=Attempt(
+        Record(
+            structure=STRUCTURE,
+            shared_module=Bool(),
+            shared_weight=Bool(),
+            shared_bias=Bool(),
+            distinct_parameters=Int(min=0),
+        )
+    ),
 )
 def tied_structure(sub):
-    net = sub.tied_mlp()
-    modules = list(net) if isinstance(net, nn.Sequential) else []
-    shared = len(modules) == 7 and modules[2] is modules[4]
-    return {
-        "structure": _structure(net),
-        "shared_module": bool(shared),
-        "shared_weight": len(modules) == 7 and getattr(modules[2], "weight", 0) is getattr(modules[4], "weight", 1),
-        "distinct_parameters": len({id(p) for p in net.parameters()}),
-    }
+    made = attempt(sub.tied_mlp)
+    if "error" in made:
+        return made
+
+    def report(net):
+        modules = list(net) if isinstance(net, nn.Sequential) else []
+        seven = len(modules) == 7
+        return {
+            "structure": _structure(net),
+            "shared_module": bool(seven and modules[2] is modules[4]),
+            "shared_weight": bool(seven and getattr(modules[2], "weight", 0) is getattr(modules[4], "weight", 1)),
+            "shared_bias": bool(seven and getattr(modules[2], "bias", 0) is getattr(modules[4], "bias", 1)),
+            "distinct_parameters": len({id(p) for p in net.parameters()}),
+        }
+
+    return attempt(report, made["value"])
 
 
 def tied_gradient_given():
@@ -258,8 +331,7 @@ def tied_gradient_given():
             wrong=Attempt(ListOf(Str())),
             X=Tensor(max_numel=SMALL),
             loss=Attempt(Tensor(max_numel=SMALL)),
-            grad_weight=Optional(Tensor(max_numel=SMALL)),
-            grad_bias=Optional(Tensor(max_numel=SMALL)),
+            grads=Attempt(Record(weight=Optional(Tensor(max_numel=SMALL)), bias=Optional(Tensor(max_numel=SMALL)))),
         ),
     ),
 )
@@ -272,21 +344,22 @@ def tied_gradient(sub, device, given):
     state = dict(given["state"])
     state.update({"4." + k[2:]: v for k, v in given["state"].items() if k.startswith("2.")})
     wrong = attempt(_load, net, state)
-    net.to(device)
+    moved = attempt(net.to, device)
     X = given["X"].to(device)
-    loss = attempt(lambda: net(X).sum())
+    loss = moved if "error" in moved else attempt(lambda: net(X).sum())
     if "value" in loss and isinstance(loss["value"], torch.Tensor):
         backward = attempt(loss["value"].backward)
         loss = backward if "error" in backward else {"value": loss["value"].detach()}
-    layer = net[2]
-    return {
-        "made": {"value": True},
-        "wrong": wrong,
-        "X": X,
-        "loss": loss,
-        "grad_weight": layer.weight.grad,
-        "grad_bias": layer.bias.grad,
-    }
+
+    def grads():
+        layer = net[2]
+        weight, bias = layer.weight.grad, layer.bias.grad
+        return {
+            "weight": weight.detach().clone() if isinstance(weight, torch.Tensor) else None,
+            "bias": bias.detach().clone() if isinstance(bias, torch.Tensor) else None,
+        }
+
+    return {"made": {"value": True}, "wrong": wrong, "X": X, "loss": loss, "grads": attempt(grads)}
 
 
 # ------------------------------------------------------------------------- tie_weights
@@ -306,52 +379,99 @@ def tied_by_student_given():
         Record(result=Attempt(Bool())),
         Record(
             result=Attempt(Bool()),
-            same_weight=Bool(),
-            same_bias=Bool(),
-            leaf=Bool(),
             X=Tensor(max_numel=SMALL),
-            grad_weight=Optional(Tensor(max_numel=SMALL)),
-            grad_bias=Optional(Tensor(max_numel=SMALL)),
-            after_step=Record({"0": Tensor(max_numel=SMALL), "2": Tensor(max_numel=SMALL)}),
+            observed=Attempt(
+                Record(
+                    same_weight=Bool(),
+                    same_bias=Bool(),
+                    reversed=Bool(),
+                    equal_weight=Bool(),
+                    leaf=Bool(),
+                    grad_weight=Optional(Tensor(max_numel=SMALL)),
+                    after_step=Record({"0": Tensor(max_numel=SMALL), "2": Tensor(max_numel=SMALL)}),
+                )
+            ),
         ),
     ),
 )
 def tied_by_student(sub, device, given):
     net = given["net"].to(device)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1)  # built before tying: it must still work
-    weight, bias = net[0].weight, net[0].bias
+    weight, bias, other_weight = net[0].weight, net[0].bias, net[2].weight
     result = attempt(sub.tie_weights, net, 0, 2)
     if "error" in result:
         return {"result": result}
     X = given["X"].to(device)
-    net(X).sum().backward()
-    grad = net[0].weight.grad.detach().clone() if net[0].weight.grad is not None else None
-    grad_bias = net[0].bias.grad.detach().clone() if net[0].bias.grad is not None else None
-    optimizer.step()
+
+    def observe():
+        first, second = net[0].weight, net[2].weight
+        equal = second.shape == weight.shape and torch.equal(second.detach(), weight.detach())
+        report = {
+            "same_weight": second is weight,
+            "same_bias": net[2].bias is bias,
+            "reversed": first is other_weight,
+            "equal_weight": bool(equal),
+            "leaf": bool(second.is_leaf and second.grad_fn is None and second.requires_grad),
+        }
+        net(X).sum().backward()
+        report["grad_weight"] = first.grad.detach().clone() if first.grad is not None else None
+        optimizer.step()
+        report["after_step"] = {"0": net[0].weight.detach().clone(), "2": net[2].weight.detach().clone()}
+        return report
+
+    return {"result": {"value": result["value"] is net}, "X": X, "observed": attempt(observe)}
+
+
+@probe(
+    task="tie_weights",
+    returns=Record(result=Attempt(Bool()), same_weight=Bool(), bias_none=Bool()),
+)
+def tied_without_bias(sub):
+    net = nn.Sequential(nn.Linear(4, 4, bias=False), nn.ReLU(), nn.Linear(4, 4, bias=False))
+    weight = net[0].weight
+    result = attempt(sub.tie_weights, net, 0, 2)
     return {
-        "result": {"value": result["value"] is net},
+        "result": result if "error" in result else {"value": result["value"] is net},
         "same_weight": net[2].weight is weight,
-        "same_bias": net[2].bias is bias,
-        "leaf": bool(net[2].weight.is_leaf and net[2].weight.grad_fn is None and net[2].weight.requires_grad),
-        "X": X,
-        "grad_weight": grad,
-        "grad_bias": grad_bias,
-        "after_step": {"0": net[0].weight.detach().clone(), "2": net[2].weight.detach().clone()},
+        "bias_none": net[0].bias is None and net[2].bias is None,
     }
 
 
-@probe(task="tie_weights", returns=Record(shape=Record(error=Optional(ERROR), unchanged=Bool())))
+# net[0] and net[2] of each network: what tie_weights(net, 0, 2) must refuse
+MISMATCHED = {
+    "out_features": lambda: (nn.Linear(4, 4), nn.Linear(4, 3)),
+    "in_features": lambda: (nn.Linear(4, 4), nn.Linear(3, 4)),  # the same bias shape, (4,)
+    "bias_src_only": lambda: (nn.Linear(4, 4), nn.Linear(4, 4, bias=False)),
+    "bias_dst_only": lambda: (nn.Linear(4, 4, bias=False), nn.Linear(4, 4)),
+}
+
+
+def _registered(net):
+    """Each module's own parameters, by name: what they are and what they hold."""
+    return [
+        (prefix, name, id(p), None if p is None else p.detach().clone())
+        for prefix, module in net.named_modules()
+        for name, p in module._parameters.items()
+    ]
+
+
+def _same(before, after):
+    return len(before) == len(after) and all(
+        a[:3] == b[:3] and (a[3] is None) == (b[3] is None) and (a[3] is None or torch.equal(a[3], b[3]))
+        for a, b in zip(before, after)
+    )
+
+
+@probe(
+    task="tie_weights",
+    returns=Record({key: Record(error=Optional(ERROR), unchanged=Bool()) for key in MISMATCHED}),
+)
 def tie_mismatch(sub):
     out = {}
-    cases = {
-        "shape": nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 3)),
-    }
-    for key, net in cases.items():
-        ids = [id(p) for p in net.parameters()]
-        values = [p.detach().clone() for p in net.parameters()]
+    for key, layers in MISMATCHED.items():
+        src, dst = layers()
+        net = nn.Sequential(src, nn.ReLU(), dst)
+        before = _registered(net)
         result = attempt(sub.tie_weights, net, 0, 2)
-        unchanged = ids == [id(p) for p in net.parameters()] and all(
-            torch.equal(a, b.detach()) for a, b in zip(values, net.parameters())
-        )
-        out[key] = {"error": result.get("error"), "unchanged": bool(unchanged)}
+        out[key] = {"error": result.get("error"), "unchanged": _same(before, _registered(net))}
     return out

@@ -35,8 +35,9 @@ def test_get_parameter(found):
 @task("count_parameters")
 def test_count(counted):
     "count_parameters counts scalars"
-    assert unwrap(counted["count"], "count_parameters(net)") == 4 * 8 + 8 + 8 + 1, (
-        "Linear(4, 8) and Linear(8, 1) hold 49"
+    got = unwrap(counted["count"], "count_parameters(net)")
+    assert got == 4 * 8 + 8 + 8 + 1, (
+        f"count_parameters(Sequential(Linear(4, 8), ReLU, Linear(8, 1))) is {got}, expected 49"
     )
 
 
@@ -51,4 +52,6 @@ def test_tied_mlp(tied):
 @task("tie_weights")
 def test_tie_weights(tying):
     "tie_weights(net, 0, 2) makes net[2].weight the very Parameter net[0].weight"
-    assert unwrap(tying["tie_weights"], "tie_weights(net, 0, 2)") is True, "assign the Parameter, do not copy it"
+    assert unwrap(tying["tie_weights"], "tie_weights(net, 0, 2)") is True, (
+        "net[2].weight is not the Parameter object net[0].weight: net[2] must use net[0]'s Parameters themselves"
+    )

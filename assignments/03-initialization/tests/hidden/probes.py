@@ -63,6 +63,8 @@ def mixed_net():
         for module in (net[1], net[4], net[5]):
             for p in module.parameters():
                 p.uniform_(-1, 1)
+        net[1].running_mean.uniform_(-1, 1)  # buffers too: an init function leaves them alone
+        net[1].running_var.uniform_(0.5, 2)
     return net
 
 
@@ -78,6 +80,7 @@ APPLIED = OneOf(
         same_objects=DictOf(Str(), Bool()),
         leaf=DictOf(Str(), Bool()),
         stepped=DictOf(Str(), Tensor(max_numel=SMALL)),
+        buffers=DictOf(Str(), Tensor(max_numel=SMALL)),
     ),
 )
 
@@ -90,6 +93,7 @@ def _applied(fn, net, **kwargs):
         return {"result": result}
     now = dict(net.named_parameters())
     after = {name: p.detach().clone() for name, p in now.items()}
+    buffers = {name: b.detach().clone() for name, b in net.named_buffers()}
     kept = {name: now.get(name) is originals[name] for name in originals}
     clean = {name: bool(p.is_leaf and p.grad_fn is None and p.requires_grad) for name, p in now.items()}
     for p in now.values():
@@ -101,6 +105,7 @@ def _applied(fn, net, **kwargs):
         "same_objects": kept,
         "leaf": clean,
         "stepped": {name: p.detach().clone() for name, p in net.named_parameters()},
+        "buffers": buffers,
     }
 
 
@@ -253,6 +258,17 @@ def _load(net, states):
     return wrong
 
 
+def _watch_inputs(module):
+    """Record the shape of every input `module` runs on; returns (shapes, the hook's handle)."""
+    shapes = []
+
+    def hook(_, args):
+        if args and isinstance(args[0], torch.Tensor):
+            shapes.append([int(s) for s in args[0].shape])
+
+    return shapes, module.register_forward_pre_hook(hook)
+
+
 @probe(
     task="lazy_mlp",
     given=materialized_given,
@@ -260,6 +276,7 @@ def _load(net, states):
         Record(result=Attempt(Bool())),
         Record(
             result=Attempt(Bool()),
+            dummy=ListOf(ListOf(Int(), max_len=8), max_len=20),
             shapes=ListOf(TupleOf(Str(), ListOf(Int(), max_len=8))),
             uninitialized=Bool(),
             wrong=Attempt(ListOf(Str())),
@@ -270,7 +287,9 @@ def _load(net, states):
 )
 def materialized(sub, given):
     net = _reference_lazy()
+    dummy, handle = _watch_inputs(net[0])
     result = attempt(sub.materialize, net, 7)
+    handle.remove()
     if "error" in result:
         return {"result": result}
     uninitialized = any(isinstance(p, nn.parameter.UninitializedParameter) for p in net.parameters())
@@ -282,6 +301,7 @@ def materialized(sub, given):
     wrong = attempt(_load, net, given["state"])  # then the output is checked against the given weights
     return {
         "result": {"value": result["value"] is net},
+        "dummy": dummy[:20],
         "shapes": shapes,
         "uninitialized": bool(uninitialized),
         "wrong": wrong,
@@ -292,18 +312,58 @@ def materialized(sub, given):
 
 @probe(
     task="lazy_mlp",
-    returns=OneOf(
-        Record(result=Attempt(Bool())),
-        Record(result=Attempt(Bool()), devices=ListOf(Str(max_len=40)), device=Str(max_len=40)),
-    ),
+    returns=Record(result=Attempt(Bool()), device=Str(max_len=40), devices=Optional(ListOf(Str(max_len=40)))),
 )
 def materialized_on(sub, device):
     net = _reference_lazy().to(device)
     result = attempt(sub.materialize, net, 7)
+    devices = None if "error" in result else sorted({str(p.device)[:40] for p in net.parameters()})
+    return {"result": result if "error" in result else {"value": True}, "device": str(device), "devices": devices}
+
+
+def _lazy_with_batchnorm():
+    return nn.Sequential(nn.LazyLinear(16), nn.LazyBatchNorm1d(), nn.ReLU(), nn.Dropout(0.5), nn.LazyLinear(3))
+
+
+MODES = OneOf(
+    Record(result=Attempt(Bool())),
+    Record(
+        result=Attempt(Bool()),
+        training=ListOf(Bool(), max_len=20),
+        uninitialized=Bool(),
+        statistics=Optional(
+            Record(
+                running_mean=Tensor(max_numel=SMALL),
+                running_var=Tensor(max_numel=SMALL),
+                num_batches_tracked=Tensor(max_numel=1),
+            )
+        ),
+    ),
+)
+
+
+def _materialized_mode(sub, training):
+    net = _lazy_with_batchnorm().train(training)
+    result = attempt(sub.materialize, net, 7)
     if "error" in result:
         return {"result": result}
+    norm = net[1]
+    ready = all(isinstance(getattr(norm, name, None), torch.Tensor) for name in ("running_mean", "running_var"))
+    ready = ready and not isinstance(norm.running_mean, nn.parameter.UninitializedBuffer)
     return {
         "result": {"value": True},
-        "devices": sorted({str(p.device)[:40] for p in net.parameters()}),
-        "device": str(device),
+        "training": [bool(m.training) for m in net.modules()],
+        "uninitialized": any(isinstance(p, nn.parameter.UninitializedParameter) for p in net.parameters()),
+        "statistics": {
+            "running_mean": norm.running_mean.detach().clone(),
+            "running_var": norm.running_var.detach().clone(),
+            "num_batches_tracked": norm.num_batches_tracked.detach().clone(),
+        }
+        if ready
+        else None,
     }
+
+
+@probe(task="lazy_mlp", returns=Record(train=MODES, eval=MODES))
+def materialized_modes(sub):
+    return {"train": _materialized_mode(sub, True), "eval": _materialized_mode(sub, False)}

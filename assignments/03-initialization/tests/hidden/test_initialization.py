@@ -4,7 +4,9 @@ Statistical bounds: the probes sample 131072 weights with fixed seeds, so a resu
 changes from run to run. Each bound is at least twice the six-standard-error width of a
 correct implementation's estimate (so any correct implementation passes, whatever order it
 draws its random numbers in), and far tighter than the distance to the mistakes it catches
-(a wrong std, a uniform instead of a normal, wrong proportions).
+(a wrong std, a uniform instead of a normal, wrong proportions). A message names a cause
+(judging.Mistake) only where the statistics match what that mistaken call draws, within the
+same bounds; otherwise it says which statistic differs and what was expected.
 """
 
 import math
@@ -12,7 +14,8 @@ import math
 import torch
 from torch.nn import functional as F
 
-from autograder.judging import assert_close, assert_same_inputs, describe, task, unwrap
+from autograder.i18n import N_
+from autograder.judging import Mistake, assert_close, assert_same_inputs, describe, task, unwrap
 
 N = 512 * 256  # weights sampled per layer
 WEIGHT_SHAPE = (256, 512)  # the sampled nn.Linear(512, 256)'s weight
@@ -44,6 +47,11 @@ def check_applied(data, given, name, *, bias):
     unwrap(data["result"], f"net.apply({name}) on a network with BatchNorm1d, Conv1d and Embedding layers")
     before = {param: p.detach() for param, p in given["net"].named_parameters()}
     after = data["after"]
+    for buffer, value in given["net"].named_buffers():
+        got = data["buffers"].get(buffer)
+        assert isinstance(got, torch.Tensor) and got.shape == value.shape and torch.equal(got, value), (
+            f"{name} changed the buffer {buffer} of a BatchNorm1d: it must act on nn.Linear only"
+        )
     for param in before:
         assert param in after, f"after net.apply({name}) the network has no parameter {param}"
         if not param.startswith(LINEAR_PREFIXES):
@@ -83,13 +91,25 @@ def test_normal_distribution(normal_sampled):
     "weight ~ N(0, 0.01²): mean, standard deviation and shape of the distribution"
     W, _ = sampled(normal_sampled, "init_normal(nn.Linear(512, 256))")
     mean, std = W.mean().item(), W.std().item()
-    # standard errors: mean 0.01/sqrt(N) = 2.8e-5, std 0.01/sqrt(2N) = 2.0e-5
+    # standard errors: mean std/sqrt(N) (2.8e-5 for std 0.01), std std/sqrt(2N) (2.0e-5 for std 0.01)
+    if abs(mean - 0.01) < 0.01 and abs(std - 1) < 0.03:
+        raise Mistake(
+            "mean-for-std",
+            f"the weights have mean {mean:.3g} and standard deviation {std:.3g}, as nn.init.normal_(w, 0.01) draws "
+            "them: its second argument is the mean. Pass std=0.01 (and mean=0)",
+        )
+    if abs(mean) < 3e-6 and abs(std - 1e-4) < 3e-6:
+        raise Mistake(
+            "variance-for-std",
+            f"the weights' standard deviation is {std:.3g}, which is 0.01²: 0.01 is the standard deviation "
+            "(std=0.01), not the variance",
+        )
     assert abs(mean) < 3e-4, f"the weights' mean is {mean:.2e}, expected 0"
-    assert abs(std - 0.01) < 3e-4, (
-        f"the weights' standard deviation is {std:.4g}, expected 0.01 (not a variance of 0.01)"
-    )
+    assert abs(std - 0.01) < 3e-4, f"the weights' standard deviation is {std:.4g}, expected 0.01"
     within = (W.abs() < 0.01).double().mean().item()  # 68.3% for a normal, 57.7% for a uniform of the same std
-    assert abs(within - 0.6827) < 0.015, f"{within:.1%} of the weights lie within one std: they are not normal"
+    assert abs(within - 0.6827) < 0.015, (
+        f"{within:.1%} of the weights lie within one standard deviation (0.01) of 0, expected 68.3% for N(0, 0.01²)"
+    )
 
 
 @task("init_normal", points=1)
@@ -97,7 +117,7 @@ def test_normal_bias_zeros(normal_sampled, normal_sampled_given):
     "bias is set to zeros"
     call = "init_normal(nn.Linear(512, 256))"
     _, bias = sampled(normal_sampled, call)
-    check_bias(bias, torch.zeros_like(normal_sampled_given["layer"].bias), call, "set the bias to zeros")
+    check_bias(bias, torch.zeros_like(normal_sampled_given["layer"].bias), call, N_("set the bias to zeros"))
 
 
 @task("init_normal", points=1)
@@ -120,7 +140,7 @@ def test_constant_values(constant_sampled):
         assert torch.equal(W, torch.full(WEIGHT_SHAPE, value, dtype=W.dtype)), (
             f"after {call} the weights should all be {value}"
         )
-        check_bias(bias, torch.zeros(WEIGHT_SHAPE[0]), call, "set the bias to zeros")
+        check_bias(bias, torch.zeros(WEIGHT_SHAPE[0]), call, N_("set the bias to zeros"))
 
 
 @task("init_constant", points=1)
@@ -140,20 +160,28 @@ def test_xavier_distribution(xavier_sampled):
     "weight ~ U(-a, a) with a = sqrt(6 / (fan_in + fan_out))"
     W, _ = sampled(xavier_sampled, "init_xavier(nn.Linear(512, 256))")
     bound = math.sqrt(6 / (512 + 256))
-    largest = W.abs().max().item()
+    largest, std = W.abs().max().item(), W.std().item()
+    normal_std = math.sqrt(2 / (512 + 256))  # xavier_normal_'s: the same variance, a normal's shape
+    within = (W.abs() < normal_std).double().mean().item()  # 68.3% for a normal, 57.7% for this uniform
+    if largest > bound and abs(std / normal_std - 1) < 0.03 and abs(within - 0.6827) < 0.015:
+        raise Mistake(
+            "xavier-normal",
+            f"the weights follow N(0, {normal_std:.4f}²), as nn.init.xavier_normal_ draws them (a weight of "
+            f"magnitude {largest:.4f} lies beyond the bound {bound:.4f}): use the uniform variant, "
+            "U(-a, a) with a = sqrt(6 / (fan_in + fan_out))",
+        )
     assert largest <= bound * (1 + 1e-6), (
-        f"a weight of magnitude {largest:.4f} lies beyond the Xavier bound {bound:.4f}: "
-        "use the uniform variant with a = sqrt(6 / (fan_in + fan_out))"
+        f"a weight of magnitude {largest:.4f} lies beyond the Xavier bound a = {bound:.4f} = sqrt(6 / (512 + 256))"
     )
     assert largest > 0.99 * bound, (
-        f"the weights reach only {largest:.4f} of the bound {bound:.4f}: check fan_in and fan_out"
+        f"the largest weight magnitude is {largest:.4f}, expected close to the bound {bound:.4f}"
     )
-    std = W.std().item()  # a uniform's std is a / sqrt(3); standard error 0.4% of it
+    # a uniform's std is a / sqrt(3); standard error 0.4% of it
     assert abs(std / (bound / math.sqrt(3)) - 1) < 0.03, (
-        f"the weights' std is {std:.4f}, expected {bound / math.sqrt(3):.4f}"
+        f"the weights' std is {std:.4f}, expected {bound / math.sqrt(3):.4f} for U(-a, a)"
     )
     half = (W.abs() < bound / 2).double().mean().item()  # 50% for a uniform
-    assert abs(half - 0.5) < 0.015, f"{half:.1%} of the weights lie within half the bound: they are not uniform"
+    assert abs(half - 0.5) < 0.015, f"{half:.1%} of the weights lie within half the bound, expected 50% for U(-a, a)"
 
 
 @task("init_xavier", points=1)
@@ -161,7 +189,7 @@ def test_xavier_bias_and_in_place(xavier_sampled, xavier_sampled_given, xavier_a
     "bias unchanged; acts in place on nn.Linear only, bias=None included"
     call = "init_xavier(nn.Linear(512, 256))"
     _, bias = sampled(xavier_sampled, call)
-    check_bias(bias, xavier_sampled_given["layer"].bias.detach(), call, "leave the bias unchanged")
+    check_bias(bias, xavier_sampled_given["layer"].bias.detach(), call, N_("leave the bias unchanged"))
     check_applied(xavier_applied, xavier_applied_given, "init_xavier", bias="unchanged")
 
 
@@ -174,9 +202,9 @@ def test_my_init_proportions(my_init_sampled):
     W, _ = sampled(my_init_sampled, "my_init(nn.Linear(512, 256))")
     # standard error of a proportion near 1/2: sqrt(0.25 / N) = 0.0014
     for label, share, expected in (
-        ("zero", (W == 0).double().mean().item(), 0.5),
-        ("positive", (W > 0).double().mean().item(), 0.25),
-        ("negative", (W < 0).double().mean().item(), 0.25),
+        (N_("zero"), (W == 0).double().mean().item(), 0.5),
+        (N_("positive"), (W > 0).double().mean().item(), 0.25),
+        (N_("negative"), (W < 0).double().mean().item(), 0.25),
     ):
         assert abs(share - expected) < 0.02, f"{share:.1%} of the weights are {label}, expected {expected:.0%}"
 
@@ -192,8 +220,10 @@ def test_my_init_magnitudes(my_init_sampled):
     assert magnitudes.max().item() <= 10, f"a weight of magnitude {magnitudes.max().item():.3f} is beyond 10"
     mean, std = magnitudes.mean().item(), magnitudes.std().item()
     # U(5, 10): mean 7.5 (standard error 0.006), std 5 / sqrt(12) = 1.443 (standard error 0.3%)
-    assert abs(mean - 7.5) < 0.05, f"the non-zero magnitudes average {mean:.3f}, expected 7.5: they are not uniform"
-    assert abs(std / (5 / math.sqrt(12)) - 1) < 0.03, f"the non-zero magnitudes have std {std:.3f}, expected 1.443"
+    assert abs(mean - 7.5) < 0.05, f"the non-zero magnitudes average {mean:.3f}, expected 7.5 for U(5, 10)"
+    assert abs(std / (5 / math.sqrt(12)) - 1) < 0.03, (
+        f"the non-zero magnitudes have std {std:.3f}, expected 1.443 for U(5, 10)"
+    )
 
 
 @task("my_init", points=1)
@@ -201,7 +231,7 @@ def test_my_init_bias_and_in_place(my_init_sampled, my_init_sampled_given, my_in
     "bias unchanged; acts in place on nn.Linear only, bias=None included"
     call = "my_init(nn.Linear(512, 256))"
     _, bias = sampled(my_init_sampled, call)
-    check_bias(bias, my_init_sampled_given["layer"].bias.detach(), call, "leave the bias unchanged")
+    check_bias(bias, my_init_sampled_given["layer"].bias.detach(), call, N_("leave the bias unchanged"))
     check_applied(my_init_applied, my_init_applied_given, "my_init", bias="unchanged")
 
 
@@ -222,6 +252,7 @@ def per_layer_after(data, given, name):
 def test_per_layer_reaches_its_layers(per_layer, per_layer_given):
     "inits[i] reaches net[i] and all its submodules"
     unwrap(per_layer["result"], "init_per_layer(net, {0: ..., 2: ...})")
+    reached = {}
     for name, value in (
         ("0.weight", 1.0),
         ("0.bias", 1.0),
@@ -230,8 +261,21 @@ def test_per_layer_reaches_its_layers(per_layer, per_layer_given):
         ("2.1.bias", 2.0),
     ):
         got, before = per_layer_after(per_layer, per_layer_given, name)
-        assert torch.equal(got, torch.full_like(before, value).to(got.dtype)), (
-            f"inits[{name[0]}] did not reach net.{name.rsplit('.', 1)[0]} (use net[i].apply(init) to reach submodules)"
+        if torch.equal(got, torch.full_like(before, value).to(got.dtype)):
+            reached[name] = "filled"
+        else:
+            reached[name] = "untouched" if torch.equal(got, before.to(got.dtype)) else "changed"
+    inner = [reached[name] for name in ("2.0.weight", "2.1.weight", "2.1.bias")]
+    if reached["0.weight"] == reached["0.bias"] == "filled" and inner == ["untouched"] * 3:
+        raise Mistake(
+            "top-level-only",
+            "inits[0] reached the nn.Linear net[0], but inits[2] left the layers inside net[2] (an nn.Sequential) "
+            "untouched: an init function acts on the one module it is given, so call net[i].apply(init) to reach "
+            "net[i]'s submodules",
+        )
+    for name, state in reached.items():
+        assert state == "filled", f"inits[{name[0]}] did not set net.{name}: " + (
+            "it is as it was" if state == "untouched" else f"it holds other values than inits[{name[0]}] gives"
         )
 
 
@@ -271,13 +315,15 @@ def test_lazy_mlp(lazy_built):
         assert report["uninitialized"] == [True, False, True], f"{call}'s layers should have no shapes before first use"
 
 
-@task("lazy_mlp", points=2)
+@task("lazy_mlp", points=1)
 def test_materialize_shapes(materialized):
-    "materialize(net, in_features) gives every parameter its shape and returns net"
+    "materialize(net, in_features) runs a dummy batch of one, gives every parameter its shape and returns net"
     returned = unwrap(materialized["result"], "materialize(net, 7)")
     assert not materialized["uninitialized"], "after materialize(net, 7) some parameters still have no shape"
     expected = [["0.weight", [32, 7]], ["0.bias", [32]], ["2.weight", [3, 32]], ["2.bias", [3]]]
     assert materialized["shapes"] == expected, f"after materialize(net, 7) the shapes are {materialized['shapes']}"
+    odd = [shape for shape in materialized["dummy"] if shape != [1, 7]]
+    assert not odd, f"materialize(net, 7) ran net[0] on an input of shape {odd[0]}, expected a batch of one, [1, 7]"
     assert returned is True, "materialize should return net itself"
 
 
@@ -298,7 +344,49 @@ def test_materialized_network_computes(materialized, materialized_given):
 @task("lazy_mlp", points=1)
 def test_materialize_on_the_device(materialized_on):
     "materialize runs its dummy pass on the network's device"
-    unwrap(materialized_on["result"], f"materialize(net on {materialized_on.get('device', 'a device')}, 7)")
-    assert materialized_on["devices"] == [materialized_on["device"]], (
-        f"after materialize the parameters are on {materialized_on['devices']}, expected {materialized_on['device']}"
+    device = materialized_on["device"]
+    unwrap(materialized_on["result"], f"materialize(net on {device}, 7)")
+    devices = materialized_on["devices"]
+    assert devices == [device], f"after materialize(net on {device}, 7) the parameters are on {devices}"
+
+
+INITIAL = {"running_mean": "all zeros", "running_var": "all ones"}
+
+
+@task("lazy_mlp", points=1)
+def test_materialize_trains_nothing(materialized_modes):
+    "materialize leaves the network's mode (training or eval) and its BatchNorm statistics as they were"
+    net = "Sequential(LazyLinear(16), LazyBatchNorm1d(), ReLU(), Dropout(0.5), LazyLinear(3))"
+    train, evaluated = materialized_modes["train"], materialized_modes["eval"]
+    refused = "error" in train["result"] and "Expected more than 1 value per channel when training" in str(
+        train["result"]["error"].get("message")
     )
+    if refused and "value" in evaluated["result"]:
+        raise Mistake(
+            "train-mode-dummy",
+            f"materialize({net}, 7) failed in training mode and worked in eval mode: in training mode a BatchNorm "
+            "refuses a batch of one (and would learn its statistics from the dummy input). Run the dummy pass "
+            f"in eval() mode, then restore the mode. The error: {train['result']['error'].get('message', '')[:300]}",
+        )
+    for mode, data in (("training", train), ("eval", evaluated)):
+        call = f"materialize({net} in {mode} mode, 7)"
+        unwrap(data["result"], call)
+        assert not data["uninitialized"], f"after {call} some parameters still have no shape"
+        modes = set(data["training"])
+        assert modes == {mode == "training"}, (
+            f"after {call} the network is in "
+            + ("eval" if modes == {False} else "training" if modes == {True} else "mixed")
+            + f" mode, expected {mode} mode as before"
+        )
+        stats = data["statistics"]
+        assert stats is not None, f"after {call} the BatchNorm has no running statistics"
+        for name, expected in (
+            ("running_mean", torch.zeros(16)),
+            ("running_var", torch.ones(16)),
+            ("num_batches_tracked", torch.tensor(0)),
+        ):
+            got = stats[name]
+            assert got.shape == expected.shape and torch.equal(got, expected.to(got.dtype)), (
+                f"after {call} the BatchNorm's {name} is {describe(got)} that differs from its value before "
+                f"({expected.tolist() if name == 'num_batches_tracked' else INITIAL[name]}): the dummy pass updated it"
+            )

@@ -96,14 +96,22 @@ def per_layer(sub, given):
 
 @probe(
     task="lazy_mlp",
-    returns=Record(lazy=Attempt(Str()), shapes=Optional(Attempt(ListOf(ListOf(Anything(), max_len=8), max_len=20)))),
+    returns=Record(
+        lazy=Attempt(Str()),
+        shapes=Optional(Attempt(ListOf(ListOf(Anything(), max_len=8), max_len=20))),
+        batchnorm=Attempt(Bool()),
+    ),
 )
 def lazy(sub):
+    # materialize on a network of the probe's own, in training mode, with a BatchNorm
+    norm = nn.Sequential(nn.LazyLinear(4), nn.LazyBatchNorm1d())
+    done = attempt(sub.materialize, norm, 5)
+    batchnorm = done if "error" in done else {"value": bool(norm.training and norm[1].training)}
     made = attempt(sub.lazy_mlp, hidden=16, out_features=2)
     if "error" in made:
-        return {"lazy": made, "shapes": None}
+        return {"lazy": made, "shapes": None, "batchnorm": batchnorm}
     net = made["value"]
     kind = attempt(lambda: type(net[0]).__name__[:200])  # before it materializes
     done = attempt(sub.materialize, net, 5)
     shapes = done if "error" in done else attempt(lambda: [[int(s) for s in p.shape] for p in net.parameters()])
-    return {"lazy": kind, "shapes": shapes}
+    return {"lazy": kind, "shapes": shapes, "batchnorm": batchnorm}

@@ -73,8 +73,10 @@ def test_init_per_layer(per_layer, per_layer_given):
 
 @task("lazy_mlp")
 def test_lazy(lazy):
-    "lazy_mlp uses LazyLinear; materialize(net, 5) gives the parameters their shapes"
+    "lazy_mlp uses LazyLinear; materialize(net, 5) gives the parameters their shapes, and keeps a BatchNorm net's mode"
     kind = unwrap(lazy["lazy"], "lazy_mlp(hidden=16, out_features=2)")
     assert kind == "LazyLinear", f"the first layer is a {kind}, expected nn.LazyLinear"
     shapes = unwrap(lazy["shapes"], "materialize(net, 5)")
     assert shapes == [[16, 5], [16], [2, 16], [2]], f"after materialize the shapes are {shapes}"
+    call = "materialize(Sequential(LazyLinear(4), LazyBatchNorm1d()) in training mode, 5)"
+    assert unwrap(lazy["batchnorm"], call), f"after {call} the network is no longer in training mode"

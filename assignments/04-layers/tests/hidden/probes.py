@@ -70,28 +70,42 @@ def _prepared(make, args, what, device, values, transposed_ok=False):
 
 
 def centered_all_given():
-    return {"X": torch.rand(4, 6) * 10}
+    return {
+        "X": torch.rand(4, 6) * 10,
+        "single": torch.tensor([3.5]),  # one element: its mean is itself
+        "cube": torch.randn(2, 3, 4, dtype=torch.float64) + 5,  # three dimensions, float64 kept
+    }
+
+
+CENTERED_SHAPES = {"X": ((4, 6), torch.float32), "single": ((1,), torch.float32), "cube": ((2, 3, 4), torch.float64)}
 
 
 @probe(
     task="CenteredLayer",
     given=centered_all_given,
-    returns=Record(X=_input((4, 6)), Y=Attempt(OUTPUT), parameters=Attempt(Int(min=0))),
+    returns=Record(
+        {
+            **{
+                name: Record(X=_input(shape, dtype), Y=Attempt(OUTPUT))
+                for name, (shape, dtype) in CENTERED_SHAPES.items()
+            },
+            "parameters": Attempt(Int(min=0)),
+        }
+    ),
 )
 def centered_all(sub, device, given):
-    X = given["X"].to(device)
-    return {
-        "Y": attempt(lambda: sub.CenteredLayer()(X)),
-        "X": X,
-        "parameters": attempt(lambda: len(list(sub.CenteredLayer().parameters()))),
-    }
+    out = {"parameters": attempt(lambda: len(list(sub.CenteredLayer().parameters())))}
+    for name in CENTERED_SHAPES:
+        X = given[name].to(device)
+        out[name] = {"Y": attempt(lambda X=X: sub.CenteredLayer()(X)), "X": X}
+    return out
 
 
 def centered_dims_given():
     return {"X": torch.rand(2, 3, 5) * 10}
 
 
-DIMS = (0, 1, 2, -1)
+DIMS = (0, 1, 2, -1, -2)
 
 
 @probe(
@@ -124,6 +138,31 @@ def centered_in_net(sub, given):
     }
 
 
+def centered_gradient_given():
+    return {"X": torch.randn(3, 4), "G": torch.randn(3, 4)}
+
+
+GRADIENT_DIMS = ("None", "0", "1")
+
+
+@probe(
+    task="CenteredLayer",
+    given=centered_gradient_given,
+    returns=Record({d: Attempt(Optional(Tensor(shape=(3, 4), dtype=torch.float32))) for d in GRADIENT_DIMS}),
+)
+def centered_gradient(sub, given):
+    """The gradient of sum(G * CenteredLayer(dim)(X)) with respect to X: G minus its mean (the
+    mean is part of the graph)."""
+
+    def gradient(dim):
+        X = given["X"].clone().requires_grad_()
+        layer = sub.CenteredLayer() if dim is None else sub.CenteredLayer(dim=dim)
+        (layer(X) * given["G"]).sum().backward()
+        return X.grad
+
+    return {d: attempt(gradient, None if d == "None" else int(d)) for d in GRADIENT_DIMS}
+
+
 # ---------------------------------------------------------------------------- MyLinear
 
 
@@ -134,6 +173,7 @@ def centered_in_net(sub, given):
             parameters=NAMED_SHAPES,
             weight=Optional(Tensor(max_numel=100_000)),
             bias=Optional(Tensor(max_numel=100_000)),
+            distinct=Optional(Bool()),
         )
     ),
 )
@@ -141,10 +181,15 @@ def mylinear_parameters(sub):
     def observe():
         layer = sub.MyLinear(64, 128)
         weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
+        other = getattr(sub.MyLinear(64, 128), "weight", None)  # a second layer must draw its own values
+        distinct = None
+        if isinstance(weight, torch.Tensor) and isinstance(other, torch.Tensor) and weight.shape == other.shape:
+            distinct = not torch.equal(weight.detach(), other.detach())
         return {
             "parameters": sorted([name, list(p.shape)] for name, p in layer.named_parameters()),
             "weight": weight if isinstance(weight, torch.Tensor) else None,
             "bias": bias if isinstance(bias, torch.Tensor) else None,
+            "distinct": distinct,
         }
 
     return attempt(observe)
@@ -164,6 +209,7 @@ def mylinear_forward_given():
         backward=BACKWARD,
         grad_weight=GRAD,
         grad_bias=GRAD,
+        registered=Optional(ListOf(Str(max_len=200), max_len=100)),
     ),
 )
 def mylinear_forward(sub, device, given):
@@ -171,6 +217,7 @@ def mylinear_forward(sub, device, given):
     values = {"weight": given["weight"], "bias": given["bias"]}
     made = attempt(_prepared, sub.MyLinear, (5, 3), "MyLinear(5, 3)", device, values, transposed_ok=True)
     out = {"layer": made, "X": X, "Y": None, "backward": None, "grad_weight": None, "grad_bias": None}
+    out["registered"] = None
     if "error" in made:
         return out
     layer, transposed = made["value"]
@@ -178,6 +225,7 @@ def mylinear_forward(sub, device, given):
     out["Y"] = attempt(layer, X)
     out["backward"] = _backward(out["Y"].get("value"))
     registered = dict(layer.named_parameters())  # what an optimizer built from parameters() would train
+    out["registered"] = sorted(registered)
     out["grad_weight"] = getattr(registered.get("weight"), "grad", None)
     out["grad_bias"] = getattr(registered.get("bias"), "grad", None)
     return out
@@ -188,10 +236,13 @@ def mylinear_forward(sub, device, given):
 
 @probe(
     task="TensorReduction",
-    returns=Attempt(NAMED_SHAPES),
+    returns=Record(wide=Attempt(NAMED_SHAPES), tiny=Attempt(NAMED_SHAPES)),
 )
 def reduction_parameters(sub):
-    return attempt(lambda: [[name, list(p.shape)] for name, p in sub.TensorReduction(4, 3).named_parameters()])
+    def shapes(*args):
+        return [[name, list(p.shape)] for name, p in sub.TensorReduction(*args).named_parameters()]
+
+    return {"wide": attempt(shapes, 4, 3), "tiny": attempt(shapes, 1, 1)}
 
 
 def reduction_forward_given():
@@ -207,20 +258,41 @@ def reduction_forward_given():
         Y=Optional(Attempt(OUTPUT)),
         backward=BACKWARD,
         grad=GRAD,
+        registered=Optional(ListOf(Str(max_len=200), max_len=100)),
     ),
 )
 def reduction_forward(sub, device, given):
     X = given["X"].to(device)
     made = attempt(_prepared, sub.TensorReduction, (5, 3), "TensorReduction(5, 3)", device, {"weight": given["weight"]})
-    out = {"layer": made, "X": X, "Y": None, "backward": None, "grad": None}
+    out = {"layer": made, "X": X, "Y": None, "backward": None, "grad": None, "registered": None}
     if "error" in made:
         return out
     layer, _ = made["value"]
     out["layer"] = {"value": False}
     out["Y"] = attempt(layer, X)
     out["backward"] = _backward(out["Y"].get("value"))
-    out["grad"] = getattr(dict(layer.named_parameters()).get("weight"), "grad", None)
+    registered = dict(layer.named_parameters())
+    out["registered"] = sorted(registered)
+    out["grad"] = getattr(registered.get("weight"), "grad", None)
     return out
+
+
+def reduction_single_given():
+    return {"X": torch.randn(1, 3), "weight": torch.randn(1, 3, 3)}
+
+
+@probe(
+    task="TensorReduction",
+    given=reduction_single_given,
+    returns=Record(layer=Attempt(Bool()), X=_input((1, 3)), Y=Optional(Attempt(OUTPUT))),
+)
+def reduction_single(sub, device, given):
+    """The smallest case: one example, one output. The result is still (N, out) = (1, 1)."""
+    X = given["X"].to(device)
+    made = attempt(_prepared, sub.TensorReduction, (3, 1), "TensorReduction(3, 1)", device, {"weight": given["weight"]})
+    if "error" in made:
+        return {"layer": made, "X": X, "Y": None}
+    return {"layer": {"value": False}, "X": X, "Y": attempt(made["value"][0], X)}
 
 
 def reduction_rows_given():

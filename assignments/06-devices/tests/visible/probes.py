@@ -2,6 +2,8 @@
 
 One probe per task: a task you have not done yet fails only its own check. What is handed to
 your functions comes from `given` builders, which the grader rebuilds to know the answers.
+A probe that takes `device` runs on the CPU and on `cuda:0`: your GPU, or, on a machine without
+one, a stand-in for it that keeps each tensor's device and refuses to mix devices as a GPU does.
 """
 
 from pathlib import Path
@@ -38,11 +40,17 @@ def move_model_given():
     return {"net": nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))}
 
 
-@probe(task="move_model", given=move_model_given, returns=Attempt(ListOf(Str(max_len=40), max_len=100)))
-def move_model(sub, given):
+@probe(
+    task="move_model",
+    given=move_model_given,
+    returns=Record(devices=Attempt(ListOf(Str(max_len=40), max_len=100)), device=Str(max_len=40)),
+)
+def move_model(sub, device, given):
     net = given["net"]
-    moved = attempt(sub.move_model, net, META)
-    return moved if "error" in moved else {"value": sorted({str(t.device) for t in net.state_dict().values()})}
+    moved = attempt(sub.move_model, net, device)
+    if "error" not in moved:
+        moved = {"value": sorted({str(t.device) for t in [*net.parameters(), *net.buffers()]})}
+    return {"devices": moved, "device": str(device)}
 
 
 @probe(task="load_to", returns=Attempt(Tree()))
@@ -55,9 +63,12 @@ def load_to(sub):
 
 
 def norms_given():
-    return {"mats": [torch.eye(2), 2 * torch.eye(3)]}
+    return {"mats": [torch.tensor([[1.0, 2.0], [0.0, 1.0]]), 2 * torch.eye(3)]}
 
 
-@probe(task="norms_on_device", given=norms_given, returns=Attempt(Tree()))
-def norms(sub, given):
-    return attempt(sub.norms_on_device, given["mats"], torch.device("cpu"))
+@probe(task="norms_on_device", given=norms_given, returns=Record(result=Attempt(Tree()), device=Str(max_len=40)))
+def norms(sub, device, given):
+    result = attempt(sub.norms_on_device, given["mats"], device)
+    if "value" in result and isinstance(result["value"], torch.Tensor):
+        result["value"] = {"norms": result["value"], "device": str(result["value"].device)}
+    return {"result": result, "device": str(device)}

@@ -1,7 +1,8 @@
 """Visible tests of assignment 6 (devices): `blockgrade check` runs these on your devices.py.
 
-They are a subset of what grading runs (grading also pretends to have GPUs, runs on every
-device the runner has, and checks ties, forward passes, safety and host copies).
+They are a subset of what grading runs (grading also pretends to have GPUs, and checks ties,
+forward passes, safety and host copies). The checks marked [cuda:0] run on your GPU, or on a
+machine without one on a stand-in for it: `blockgrade check` says which.
 """
 
 import torch
@@ -42,7 +43,9 @@ def test_to_device(to_device, to_device_given):
 @task("move_model")
 def test_move_model(move_model):
     "move_model moves parameters and buffers"
-    assert unwrap(move_model, "move_model(net, 'meta')") == ["meta"], "every parameter and buffer must move"
+    device = move_model["device"]
+    got = unwrap(move_model["devices"], f"move_model(net, {device!r})")
+    assert got == [device], f"after move_model(net, {device!r}) the parameters and buffers are on {got}: all must move"
 
 
 @task("load_to")
@@ -54,8 +57,13 @@ def test_load_to(load_to):
 
 @task("norms_on_device")
 def test_norms(norms, norms_given):
-    "norms_on_device gives the Frobenius norms of A @ A as a 1-D tensor"
-    got = unwrap(norms, "norms_on_device([I, 2I], cpu)")
+    "norms_on_device gives the Frobenius norms of A @ A as a 1-D CPU tensor"
+    call = f"norms_on_device([[[1, 2], [0, 1]], 2I], {norms['device']!r})"
+    got = unwrap(norms["result"], call)
     expected = torch.stack([torch.linalg.matrix_norm(A @ A) for A in norms_given["mats"]])
-    assert isinstance(got, torch.Tensor) and got.dim() == 1, f"expected a 1-D tensor, got {describe(got)}"
-    assert_close(got, expected, "the norms", rtol=1e-5, atol=1e-5)
+    assert isinstance(got, dict), f"{call} returned {describe(got)}, expected a 1-D tensor"
+    assert isinstance(got["norms"], torch.Tensor) and got["norms"].dim() == 1, (
+        f"{call} returned {describe(got['norms'])}, expected a 1-D tensor"
+    )
+    assert_close(got["norms"], expected, f"{call}: the norms", rtol=1e-5, atol=1e-5)
+    assert got["device"] == "cpu", f"{call} returned a tensor on {got['device']}: copy the norms to the host at the end"

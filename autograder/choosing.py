@@ -1,0 +1,418 @@
+"""Which file of a submission is the student's work: one rule for every path that grades.
+
+A student gets both `<module>.py` and `<module>.ipynb` and works in one of them; the other
+stays the template. Whatever holds both (a folder, a zip, a Gradescope upload, a GitHub
+Classroom clone, an nbgrader collection, the student's own folder for `check` and `submit`),
+the file graded is the one the student worked in, decided from its code alone (a notebook's
+code cells as grading reads them; outputs, metadata and file times never count):
+
+1. the file with more tasks *written*: every name of the task defined, and no function of it
+   still `raise NotImplementedError` (the stub the template puts in each solution region);
+2. on a tie, the file with fewer functions still raising NotImplementedError;
+3. on a tie again, the module (`.py`).
+
+A file that cannot be read at all counts as changed (the template can be read): it is chosen
+over a file with no task written, so its error is what the student sees. Every choice comes
+with the sentence that says which file was graded and why.
+
+The same module also says which file *names* are the module: its own name, a name matching
+the instructor's `--module-name` pattern, or a name holding the module's stem (`alice_blocks.py`,
+`blocks (1).py`, `Blocks-final.ipynb`); with no such name, the one Python file or notebook
+that defines one of the assignment's names. A name holding another assignment's module stem
+is that assignment's file, not this one's.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import functools
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from autograder.catalog import Assignment
+from autograder.errors import BlockgradeError
+from autograder.i18n import N_
+from autograder.sandbox.loader import _parse_salvaging
+
+CODE_SUFFIXES = (".py", ".ipynb")
+# What a submission may hold besides the student's module without being it.
+NOT_THE_MODULE = ("conftest.py", "setup.py", "__init__.py")
+NOT_THE_MODULE_PREFIXES = ("test_", "probes")
+MAX_LISTED = 8  # files named when saying what a submission holds
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _is_stub(function: ast.AST) -> bool:
+    """A function whose body (after its docstring) is only `raise NotImplementedError(...)`."""
+    body = list(function.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+        body = body[1:]
+    if len(body) != 1 or not isinstance(body[0], ast.Raise):
+        return False
+    exc = body[0].exc
+    target = exc.func if isinstance(exc, ast.Call) else exc
+    return isinstance(target, ast.Name) and target.id == "NotImplementedError"
+
+
+def stub_functions(node: ast.AST, prefix: str = "") -> list[str]:
+    """Qualified names of the functions in `node` still raising NotImplementedError."""
+    found = []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if _is_stub(child):
+                found.append(prefix + child.name)
+            found += stub_functions(child, prefix + child.name + ".")
+        elif isinstance(child, ast.ClassDef):
+            found += stub_functions(child, prefix + child.name + ".")
+    return found
+
+
+def _bound_names(node: ast.stmt) -> list[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, ast.Assign):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)]
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return [node.target.id]
+    return []
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a file's code is from the template, task by task."""
+
+    tasks: int  # the assignment's tasks
+    written: tuple[str, ...]  # tasks whose names are all defined, with no stub left in them
+    defined: tuple[str, ...]  # tasks whose names are all defined
+    stubs: int  # functions of the tasks' definitions still raising NotImplementedError
+    code: tuple[str | None, ...]  # each task name's definition (an AST dump), to tell equal code apart
+
+    @property
+    def untouched(self) -> bool:
+        """Every task is defined and none is written: what the template looks like."""
+        return not self.written and len(self.defined) == self.tasks
+
+
+def progress(assignment: Assignment, source: str) -> Progress:
+    """The tasks `source` has written (its top-level blocks with a syntax error left out, as
+    the loader leaves them out)."""
+    tree, _ = _parse_salvaging(source, "<submission>")
+    last: dict[str, ast.stmt] = {}
+    for node in tree.body if tree is not None else []:
+        for name in _bound_names(node):
+            last[name] = node  # a later definition replaces an earlier one, as it does when run
+    written, defined, stubs, code = [], [], 0, []
+    for task in assignment.tasks:
+        nodes = [last.get(name) for name in task.names]
+        code += [ast.dump(n) if n is not None else None for n in nodes]
+        if any(n is None for n in nodes):
+            continue
+        defined.append(task.id)
+        left = sum(len(stub_functions(n)) + (isinstance(n, ast.FunctionDef) and _is_stub(n)) for n in nodes)
+        stubs += left
+        if not left:
+            written.append(task.id)
+    return Progress(len(assignment.tasks), tuple(written), tuple(defined), stubs, tuple(code))
+
+
+# --------------------------------------------------------------------------- the choice
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file that may be the student's work: its name as the student knows it and the
+    module source it stands for (None when it cannot be read, `problem` saying why)."""
+
+    name: str
+    source: str | None
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class Choice:
+    index: int  # of the chosen candidate
+    reason: str  # which file, and why; "" when there was only one
+    progress: tuple[Progress | None, ...]
+    why: str = ""  # the reason's explanation alone, without which file
+
+
+def _key(p: Progress | None) -> tuple:
+    if p is None:  # unreadable: changed, since the template reads; ahead of a file with nothing written
+        return (0, 1, 0)
+    return (len(p.written), 0, -p.stubs)
+
+
+def choose(assignment: Assignment, candidates: list[Candidate], verb: str = "was graded") -> Choice:
+    """The candidate the student worked in (module first among equals), and the sentence
+    saying so: `blocks.ipynb was graded, not blocks.py: ...`."""
+    if not candidates:
+        raise ValueError("nothing to choose from")
+    found = tuple(progress(assignment, c.source) if c.source is not None else None for c in candidates)
+    if len(candidates) == 1:
+        return Choice(0, "", found)
+    best = max(range(len(candidates)), key=lambda i: (_key(found[i]), -i))
+    others = [i for i in range(len(candidates)) if i != best]
+    reasons = [_why(candidates[best], found[best], candidates[i], found[i], len(assignment.tasks)) for i in others]
+    names = " or ".join(candidates[i].name for i in others)
+    why = "; ".join(reasons)
+    reason = N_("{name} {verb}, not {names}: {why}.", name=candidates[best].name, verb=verb, names=names, why=why)
+    return Choice(best, reason, found, why)
+
+
+# the verbs callers pass to choose(), for the catalogs (the reason is translated where shown)
+VERBS = (N_("was graded"), N_("was checked"), N_("is packed"), N_("would be graded"))
+
+
+def _why(chosen: Candidate, mine: Progress | None, other: Candidate, theirs: Progress | None, n: int) -> str:
+    if theirs is None:
+        return N_("{name} could not be read ({problem})", name=other.name, problem=other.problem.rstrip("."))
+    if mine is None:
+        return N_(
+            "{other} has no task written, and {chosen} differs from the template", other=other.name, chosen=chosen.name
+        )
+    fields = dict(chosen=chosen.name, other=other.name, mine=len(mine.written), theirs=len(theirs.written), n=n)
+    if len(mine.written) != len(theirs.written):
+        if theirs.untouched:
+            return N_(
+                "{chosen} has {mine} of {n} tasks written, {other} {theirs} "
+                "(it is still the template: every task raises NotImplementedError)",
+                **fields,
+            )
+        return N_("{chosen} has {mine} of {n} tasks written, {other} {theirs}", **fields)
+    if mine.stubs != theirs.stubs:
+        fields.update(mine_stubs=mine.stubs, their_stubs=theirs.stubs)
+        if theirs.untouched:
+            return N_(
+                "both have {mine} of {n} tasks written, and {chosen} has fewer functions still raising "
+                "NotImplementedError ({mine_stubs} against {their_stubs}) "
+                "(it is still the template: every task raises NotImplementedError)",
+                **fields,
+            )
+        return N_(
+            "both have {mine} of {n} tasks written, and {chosen} has fewer functions still raising "
+            "NotImplementedError ({mine_stubs} against {their_stubs})",
+            **fields,
+        )
+    if mine.code == theirs.code:
+        if theirs.untouched:
+            return N_("both are still the template (no task written)")
+        return N_("the two hold the same code for every task")
+    return N_(
+        "both differ from the template, with {mine} of {n} tasks written and as many functions "
+        "still raising NotImplementedError, and then the module is taken: keep only the file you want graded",
+        **fields,
+    )
+
+
+# --------------------------------------------------------------------------- file names
+
+
+class Unclear(BlockgradeError):
+    """No file of a submission can be told to be the module (the message says what it holds)."""
+
+    def __init__(self, message: str, several: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.several = several  # several files could be it (rather than none)
+
+
+@functools.lru_cache(maxsize=32)
+def _other_modules(course_root: str, assignment_id: str) -> tuple[str, ...]:
+    from autograder.catalog import course_at
+
+    try:
+        course = course_at(Path(course_root))
+    except BlockgradeError:
+        return ()
+    if course is None:
+        return ()
+    return tuple(a.module_name for a in course.assignments if a.id != assignment_id)
+
+
+@dataclass(frozen=True)
+class ModuleFiles:
+    """Which file names are an assignment's module or its notebook."""
+
+    module: str  # "blocks.py"
+    pattern: str | None = None  # the instructor's `--module-name` glob
+    others: tuple[str, ...] = ()  # the other assignments' module stems: their files are not ours
+
+    @classmethod
+    def of(cls, assignment: Assignment, pattern: str | None = None) -> "ModuleFiles":
+        others = _other_modules(str(assignment.course_root), assignment.id)
+        stem = assignment.module_name.lower()
+        return cls(assignment.module, pattern or None, tuple(o for o in others if stem not in o.lower()))
+
+    @property
+    def stem(self) -> str:
+        return self.module[: -len(".py")]
+
+    @property
+    def notebook(self) -> str:
+        return self.stem + ".ipynb"
+
+    def exact(self, name: str) -> bool:
+        return name in (self.module, self.notebook)
+
+    @staticmethod
+    def is_code(name: str) -> bool:
+        return name.lower().endswith(CODE_SUFFIXES)
+
+    def kind(self, name: str) -> str:
+        """The name the file is graded under: the module or the notebook."""
+        return self.notebook if name.lower().endswith(".ipynb") else self.module
+
+    def named(self, name: str) -> bool:
+        """The file's name says it is this module (the pattern, or the module's stem in it)."""
+        if not self.is_code(name):
+            return False
+        if self.pattern:
+            return fnmatch.fnmatchcase(name.lower(), self.pattern.lower())
+        stem = name.rsplit(".", 1)[0].lower()
+        return self.stem.lower() in stem and not self.helper(name)
+
+    def foreign(self, name: str) -> str | None:
+        """Another assignment's module stem that the name holds, or None."""
+        stem = name.rsplit(".", 1)[0].lower()
+        return next((o for o in self.others if o.lower() in stem), None)
+
+    @staticmethod
+    def helper(name: str) -> bool:
+        lower = name.lower()
+        return lower in NOT_THE_MODULE or lower.startswith(NOT_THE_MODULE_PREFIXES)
+
+    def loose(self, name: str) -> str:
+        """Why a file given on its own is not this module, or "" when it is graded as it."""
+        if self.exact(name):
+            return ""
+        if not self.is_code(name):
+            return N_("{name} is neither a folder, a zip, a Python file nor a notebook", name=name)
+        if self.pattern:
+            if self.named(name):
+                return ""
+            return N_("{name} does not match --module-name {pattern}", name=name, pattern=repr(self.pattern))
+        if self.named(name):
+            return ""
+        other = self.foreign(name)
+        if other is not None:
+            return N_(
+                "{name} is named after {other}.py, the module of another assignment, not {module}: "
+                "grade it with that assignment, or name the file pattern with --module-name",
+                name=name,
+                other=other,
+                module=self.module,
+            )
+        return ""
+
+    def candidates(self, paths: list[str], only: bool = True) -> list[tuple[str, str]]:
+        """The files of a submission (relative paths, `/`-separated) that may be the module,
+        at most one per kind (the module first), each with how it was recognised: "exact"
+        (its own name), "named" (the pattern, or the module's stem in its name), or, when
+        `only`, "only" (the one Python file, or notebook, there: staging keeps it if it
+        defines a task's name). The shallowest wins; two at one depth are ambiguous. Raises
+        Unclear when nothing can be the module, with a phrase (after "the submission has",
+        "x.zip holds") that says what the files are."""
+        by_depth = sorted(paths, key=lambda p: (p.count("/"), p))
+        code = [
+            p
+            for p in by_depth
+            if self.is_code(PurePosixPath(p).name)
+            and not self.helper(PurePosixPath(p).name)
+            and (self.named(PurePosixPath(p).name) or self.foreign(PurePosixPath(p).name) is None)
+        ]
+        found = []
+        for kind in (self.module, self.notebook):
+            mine = [p for p in by_depth if self.kind(p) == kind and self.is_code(PurePosixPath(p).name)]
+            for how, test in (("exact", self.exact), ("named", self.named)):
+                matching = [p for p in mine if test(PurePosixPath(p).name)]
+                if not matching:
+                    continue
+                if len(matching) > 1 and matching[0].count("/") == matching[1].count("/"):
+                    same = [m for m in matching if m.count("/") == matching[0].count("/")]
+                    what = f"copies of {kind}" if how == "exact" else f"files that could be {kind}"
+                    raise Unclear(f"several {what} ({listing(same)}): keep one", several=True)
+                found.append((matching[0], how))
+                break
+            else:
+                rest = [p for p in code if self.kind(p) == kind]
+                if only and not self.pattern and len(rest) == 1:
+                    found.append((rest[0], "only"))
+        if found:
+            return found
+        if self.pattern:
+            raise Unclear(f"no file matching --module-name {self.pattern!r}; {holding(paths)}")
+        hint = "; name the module's file with --module-name" if len(code) > 1 else ""
+        raise Unclear(f"no {self.module} (or {self.notebook}); {holding(paths)}{hint}")
+
+
+def listing(paths: list[str]) -> str:
+    from autograder import text
+
+    shown = [text.one_line(p, 80) for p in paths[:MAX_LISTED]]
+    more = f" and {len(paths) - MAX_LISTED} more" if len(paths) > MAX_LISTED else ""
+    return ", ".join(shown) + more
+
+
+def holding(paths: list[str]) -> str:
+    """`its files: a.txt, b/c.py` (or `it has no files`)."""
+    return f"its files: {listing(sorted(paths))}" if paths else "it has no files"
+
+
+def defined_names(source: str) -> set[str]:
+    """The names `source` binds at its top level (syntax errors salvaged as the loader does)."""
+    tree, _ = _parse_salvaging(source, "<submission>")
+    return {name for node in (tree.body if tree is not None else []) for name in _bound_names(node)}
+
+
+def how_named(name: str, kind: str, how: str) -> str:
+    """The note for a module recognised by something else than its own name ("" if it was)."""
+    if how == "exact" or name.rsplit("/", 1)[-1] == kind:
+        return ""
+    if how == "named":
+        return N_("{name} was graded as {kind} (its name says it is that file).", name=name, kind=kind)
+    if kind.endswith(".ipynb"):
+        return N_("{name} was graded as {kind}: it is the only notebook there.", name=name, kind=kind)
+    return N_("{name} was graded as {kind}: it is the only Python file there.", name=name, kind=kind)
+
+
+# --------------------------------------------------------------------------- a student's folder
+
+
+@dataclass(frozen=True)
+class Chosen:
+    path: Path
+    reason: str  # "" when only one of the two files is there
+    why: str = ""  # the reason without which file
+
+
+def working_file(assignment: Assignment, folder: Path | None = None, verb: str = "was checked") -> Chosen:
+    """The file a student works on in `folder` (default: the assignment's): the module or its
+    notebook, by the rule above."""
+    from autograder.catalog import CatalogError
+    from autograder.i18n import _
+    from autograder.staging import StagingError, read_candidate
+
+    folder = folder or assignment.folder
+    paths = [folder / name for name in (assignment.module, assignment.notebook) if (folder / name).is_file()]
+    if not paths:
+        raise CatalogError(
+            _(
+                "no {module} or {notebook} in {folder}",
+                module=assignment.module,
+                notebook=assignment.notebook,
+                folder=folder,
+            )
+        )
+    if len(paths) == 1:
+        return Chosen(paths[0], "")
+    candidates = []
+    for path in paths:
+        try:
+            candidates.append(Candidate(path.name, read_candidate(assignment, path)))
+        except StagingError as exc:
+            candidates.append(Candidate(path.name, None, exc.message))
+    choice = choose(assignment, candidates, verb)
+    return Chosen(paths[choice.index], choice.reason, choice.why)

@@ -1,0 +1,462 @@
+"""Similar submissions, flagged for a person to review: never a score change.
+
+Each pair of submissions is compared with `copydetect` (a maintained implementation of the
+fingerprinting MOSS uses): the code is tokenized (names become `V`/`F`/`O`, strings `S`,
+comments and layout dropped, so renaming variables or rewording comments changes nothing),
+and every run of `K` tokenized characters is a fingerprint. Two submissions share the code
+their fingerprints share, in any order (reordering functions changes nothing either).
+
+- **Given code is no evidence.** Every fingerprint of the student template's module (imports,
+  given helpers, signatures, docstrings, the `raise NotImplementedError` stubs) is removed from
+  every submission before comparing.
+- **Code everyone writes is no evidence.** A fingerprint found in at least half of the
+  class's submissions (and in at least three) is removed too, as MOSS's `-m` option does:
+  what the task dictates (a constructor that builds the layers a task names) is written alike
+  by students who never met. (A class of two or three keeps it: there, the weights below
+  and the threshold do the work.)
+- **Short tasks weigh little.** A task whose reference solution is short is solved alike by
+  students who never met (`return torch.cuda.device_count()`). Each task's code (the top-level
+  definitions of its names) is weighed by the size of the reference solution's code for it,
+  up to `FULL_WEIGHT` tokenized characters, where it counts fully; code outside any task
+  (helpers) counts fully.
+- **A pair's similarity** is, for each side, the weighed share of its code found in the
+  other; the pair's is the larger of the two (a copy of part of a submission shows on the
+  copier's side). A pair is flagged when it reaches `THRESHOLD` and the weighed shared code is
+  at least `MIN_SHARED` tokenized characters (a handful of shared lines is not a case).
+
+Fingerprints are every K-gram (copydetect's default window of 1, its guarantee threshold equal
+to its noise threshold): copydetect hashes with Python's `hash`, which differs between runs,
+so a larger winnowing window would pick different fingerprints each time; with every K-gram the
+result is the same on every run, and a class of hundreds costs seconds.
+
+The threshold and the rates it gives, measured on the kit's corpus (renamed, reordered and
+recommented copies against independent correct implementations), are in README.md
+("Similar submissions") and come from `benchmarks/similarity.py`.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import copy
+import csv
+import io
+import itertools
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import text
+from autograder.catalog import Assignment
+
+K = 25  # tokenized characters per fingerprint (copydetect's noise threshold)
+THRESHOLD = 0.6  # the pair's similarity from which it is flagged
+MIN_SHARED = 100  # weighed tokenized characters two submissions must share to be flagged
+FULL_WEIGHT = 150  # a task whose reference code is this long (tokenized) or longer counts fully
+COMMON_SHARE = 0.5  # code found in this share of the class's submissions is common
+COMMON_MIN = 3  # ... and in at least this many of its submissions
+LISTED = 0.25  # pairs at least this similar are listed in similarity.csv
+OTHER = ""  # the region of code outside every task's definitions
+CSV_FILE = "similarity.csv"
+PAGES_DIR = "similarity"
+CSV_COLUMNS = ("first", "second", "similarity", "first_in_second", "second_in_first", "shared", "flagged", "view")
+MAX_PAGES = 200  # side-by-side pages written, most similar first
+
+
+@dataclass(frozen=True)
+class Pair:
+    first: str
+    second: str
+    similarity: float  # the larger of the two shares
+    first_in_second: float  # weighed share of the first's code found in the second
+    second_in_first: float
+    shared: float  # weighed tokenized characters shared
+    flagged: bool
+    view: str = ""  # the side-by-side page, relative to the gradebook folder
+
+
+@dataclass
+class Similarity:
+    """What the batch compared, and the pairs listed (most similar first)."""
+
+    compared: int | None  # None when read back from similarity.csv
+    pairs: list[Pair]
+    threshold: float = THRESHOLD
+
+    @property
+    def flagged(self) -> list[Pair]:
+        return [p for p in self.pairs if p.flagged]
+
+
+# ----------------------------------------------------------------------------- fingerprints
+
+
+def _fingerprint(source: str):
+    """copydetect's fingerprint of `source`: every K-gram of its tokenized code."""
+    from copydetect import CodeFingerprint
+
+    return CodeFingerprint("submission.py", K, 1, filter=True, language="python", fp=io.StringIO(source))
+
+
+def regions(source: str, assignment: Assignment) -> list[tuple[int, str]]:
+    """Where each top-level statement starts (a character offset) and whose code it is: the task
+    that names it, or OTHER (imports, helpers, anything else). A module that does not parse is
+    all OTHER."""
+    owner = {name: task.id for task in assignment.tasks for name in task.names}
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return [(0, OTHER)]
+    line_starts = list(itertools.accumulate((len(line) for line in source.splitlines(keepends=True)), initial=0))
+    bounds = [(0, OTHER)]
+    for node in tree.body:
+        first = node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
+        bounds.append((line_starts[first - 1], owner.get(getattr(node, "name", None), OTHER)))
+    return bounds
+
+
+@dataclass
+class _Raw:
+    """A source tokenized and fingerprinted once (copydetect), each fingerprint's positions in
+    the tokenized code with the region (task) each lies in."""
+
+    source: str
+    fp: object  # copydetect.CodeFingerprint, nothing removed
+    starts: dict  # fingerprint (a plain int) -> its positions in the tokenized code
+    region: dict  # position -> task id or OTHER (None: it spans two top-level statements)
+
+
+def _raw(source: str, assignment: Assignment) -> _Raw:
+    import numpy as np
+
+    fp = _fingerprint(source)
+    starts = {int(h): [int(i) for i in idx] for h, idx in fp.hash_idx.items()}
+    positions = np.array(sorted({i for idx in starts.values() for i in idx}), dtype=np.int64)
+
+    def in_source(at):  # tokenized positions -> the source's, as copydetect maps them
+        if not len(at) or not len(fp.offsets):
+            return at
+        where = np.clip(np.searchsorted(fp.offsets[:, 0], at), 0, fp.offsets.shape[0] - 1)
+        return at + fp.offsets[:, 1][where]
+
+    bounds = regions(source, assignment)
+    offsets = [b[0] for b in bounds]
+
+    def index(offset) -> int:
+        return max(0, bisect.bisect_right(offsets, int(offset)) - 1)
+
+    # a fingerprint that runs from one top-level statement into the next belongs to neither:
+    # it exists only in that order (reordered definitions would not have it)
+    region = {
+        int(p): bounds[index(q)][1] if index(q) == index(e) else None
+        for p, q, e in zip(positions, in_source(positions), in_source(positions + K - 1))
+    }
+    return _Raw(source, fp, starts, region)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One task's code (or the rest) of a submission: its fingerprints and where they start."""
+
+    weight: float
+    hashes: frozenset
+    starts: dict  # fingerprint -> its positions in the tokenized code
+    size: float  # tokenized characters its fingerprints cover (copydetect's token coverage)
+
+
+@dataclass
+class _Document:
+    name: str
+    raw: _Raw
+    parts: list[_Part]
+    hashes: frozenset  # the module's fingerprints, boilerplate removed
+
+    @property
+    def source(self) -> str:
+        return self.raw.source
+
+
+def _covered(starts: list[int]) -> int:
+    """Tokenized characters covered by the fingerprints starting at `starts` (each K long):
+    what copydetect's get_copied_slices adds up, for one side of a comparison."""
+    total, end = 0, -1
+    for start in sorted(starts):
+        stop = start + K
+        total += stop - max(start, end) if stop > end else 0
+        end = max(end, stop)
+    return total
+
+
+class Comparer:
+    """Fingerprints of one assignment's submissions, compared pair by pair."""
+
+    def __init__(self, assignment: Assignment, template: str, reference: str | None = None) -> None:
+        self.assignment = assignment
+        self.boilerplate = frozenset(int(h) for h in _fingerprint(template).hashes)
+        self.weights = {task.id: 1.0 for task in assignment.tasks}
+        if reference is not None:
+            sizes = {part_key: part.size for part_key, part in self._parts(self.raw(reference), weigh=False)}
+            for task in assignment.tasks:
+                self.weights[task.id] = min(1.0, sizes.get(task.id, 0.0) / FULL_WEIGHT)
+        self.weights[OTHER] = 1.0
+
+    def raw(self, source: str) -> _Raw:
+        return _raw(source, self.assignment)
+
+    def common_code(self, raws: list[_Raw]) -> frozenset:
+        """The fingerprints found in at least COMMON_SHARE of the class's submissions (and in
+        COMMON_MIN of them): code nearly everyone writes, as the task dictates it, is no
+        evidence either."""
+        counts: Counter = Counter()
+        for raw in raws:
+            counts.update(h for h in raw.starts if h not in self.boilerplate)
+        cutoff = max(COMMON_MIN, math.ceil(COMMON_SHARE * len(raws)))
+        return frozenset(h for h, n in counts.items() if n >= cutoff)
+
+    def ignore(self, fingerprints: frozenset) -> None:
+        """Count `fingerprints` as boilerplate from now on (documents made after this call)."""
+        self.boilerplate = self.boilerplate | fingerprints
+
+    def _parts(self, raw: _Raw, weigh: bool = True) -> list[tuple[str, _Part]]:
+        by_region: dict[str, dict[int, list[int]]] = {}
+        for h, positions in raw.starts.items():
+            if h in self.boilerplate:
+                continue
+            for p in positions:
+                if raw.region[p] is not None:
+                    by_region.setdefault(raw.region[p], {}).setdefault(h, []).append(p)
+        parts = []
+        for key, starts in sorted(by_region.items()):
+            weight = float(self.weights.get(key, 1.0)) if weigh else 1.0
+            if weight:
+                size = float(_covered([p for positions in starts.values() for p in positions]))
+                parts.append((key, _Part(weight, frozenset(starts), starts, size)))
+        return parts
+
+    def document(self, name: str, source: str | _Raw) -> _Document:
+        raw = source if isinstance(source, _Raw) else self.raw(source)
+        hashes = frozenset(h for h in raw.starts if h not in self.boilerplate)
+        return _Document(name, raw, [part for _, part in self._parts(raw)], hashes)
+
+    @staticmethod
+    def _share(doc: _Document, other: _Document) -> tuple[float, float]:
+        """The weighed tokenized characters of `doc` found anywhere in `other`, and of `doc` in all
+        (copydetect's compare_files, part by part, without its highlighting)."""
+        shared = size = 0.0
+        for part in doc.parts:
+            common = part.hashes & other.hashes
+            if common:
+                shared += part.weight * _covered([i for h in common for i in part.starts[h]])
+            size += part.weight * part.size
+        return shared, size
+
+    def compare(self, a: _Document, b: _Document) -> Pair:
+        a_shared, a_size = self._share(a, b)
+        b_shared, b_size = self._share(b, a)
+        first = a_shared / a_size if a_size else 0.0
+        second = b_shared / b_size if b_size else 0.0
+        similarity = max(first, second)
+        shared = max(a_shared, b_shared)
+        return Pair(
+            first=a.name,
+            second=b.name,
+            similarity=similarity,
+            first_in_second=first,
+            second_in_first=second,
+            shared=shared,
+            flagged=similarity >= THRESHOLD and shared >= MIN_SHARED,
+        )
+
+    def _counted(self, doc: _Document):
+        """The document's copydetect fingerprint with the boilerplate taken out, for marking."""
+        from copydetect.utils import get_token_coverage
+
+        fp = copy.copy(doc.raw.fp)
+        fp.hash_idx = {h: idx for h, idx in fp.hash_idx.items() if int(h) in doc.hashes}
+        fp.hashes = set(fp.hash_idx)
+        fp.token_coverage = get_token_coverage(fp.hash_idx, K, len(fp.filtered_code))
+        return fp
+
+    def marked(self, a: _Document, b: _Document) -> tuple[str, str, float, float]:
+        """Both sources as HTML with the shared code in <mark> (copydetect's compare_files and
+        highlight_overlap, on what was compared), and the share of each file marked."""
+        from copydetect import compare_files
+        from copydetect.utils import highlight_overlap
+
+        _, _, (slices_a, slices_b) = compare_files(self._counted(a), self._counted(b))
+        out = []
+        for doc, slices in ((a, slices_a), (b, slices_b)):
+            if len(slices) and len(slices[0]):
+                html, share = highlight_overlap(doc.source, slices, "<mark>", "</mark>", escape_html=True)
+            else:
+                html, share = _escape(doc.source), 0.0
+            out += [html, float(share)]
+        return out[0], out[2], out[1], out[3]
+
+
+def _escape(source: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(source))
+
+
+# ------------------------------------------------------------------------------ the batch
+
+
+def template_source(assignment: Assignment) -> str:
+    """The module students start from: the stub made from the solution (the instructor's
+    repository), or the stub itself (a student layout)."""
+    from autograder.generate import GenerateError, stub_source
+
+    if assignment.layout == "source":
+        solution = assignment.solution_dir / assignment.module
+        if solution.is_file():
+            try:
+                return stub_source(solution.read_text(encoding="utf-8"), str(solution))
+            except GenerateError:  # a solution without solution regions: no template to set aside
+                return ""
+    stub = assignment.folder / assignment.module
+    return stub.read_text(encoding="utf-8") if stub.is_file() else ""
+
+
+def reference_source(assignment: Assignment) -> str | None:
+    if assignment.layout != "source":
+        return None
+    solution = assignment.solution_dir / assignment.module
+    return solution.read_text(encoding="utf-8") if solution.is_file() else None
+
+
+def compare_class(assignment: Assignment, sources: dict[str, str]) -> tuple[list[Pair], Comparer, dict]:
+    """Every pair of `sources` (name -> module source) compared, a submission left as the
+    template (nothing of its own) left out; the comparer, and the documents by name."""
+    comparer = Comparer(assignment, template_source(assignment), reference_source(assignment))
+    raws = {name: comparer.raw(source) for name, source in sorted(sources.items())}
+    comparer.ignore(comparer.common_code(list(raws.values())))  # the class's common code
+    documents = {name: comparer.document(name, raw) for name, raw in raws.items()}
+    comparable = [d for d in documents.values() if d.hashes]
+    return [comparer.compare(a, b) for a, b in itertools.combinations(comparable, 2)], comparer, documents
+
+
+def compare_all(assignment: Assignment, sources: dict[str, str]) -> tuple[Similarity, dict]:
+    """The pairs worth listing (flagged, or at least LISTED alike), most similar first; and
+    what made them (the comparer and the documents)."""
+    pairs, comparer, documents = compare_class(assignment, sources)
+    listed = sorted(
+        (p for p in pairs if p.flagged or p.similarity >= LISTED),
+        key=lambda p: (-p.similarity, p.first, p.second),
+    )
+    compared = sum(1 for d in documents.values() if d.hashes)
+    return Similarity(compared=compared, pairs=listed), {"comparer": comparer, "documents": documents}
+
+
+def _page_name(pair: Pair) -> str:
+    return f"{PAGES_DIR}/{pair.first}--{pair.second}.html"
+
+
+def write(out_dir: Path, assignment: Assignment, sources: dict[str, str]) -> Similarity:
+    """DIR/similarity.csv, and DIR/similarity/<first>--<second>.html for each flagged pair."""
+    from autograder.outputs import atomic_write
+
+    found, state = compare_all(assignment, sources)
+    comparer, documents = state["comparer"], state["documents"]
+    import jinja2  # an instructor tool, like copydetect: imported only where a batch compares
+    from markupsafe import Markup
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("autograder", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    pairs = []
+    for number, pair in enumerate(found.pairs):
+        if pair.flagged and number < MAX_PAGES:
+            left, right, left_share, right_share = comparer.marked(documents[pair.first], documents[pair.second])
+            page = env.get_template("similarity_pair.html.j2").render(
+                assignment=assignment,
+                pair=pair,
+                percent=percent,
+                left=Markup(left),  # escaped by copydetect, the <mark> tags ours
+                right=Markup(right),
+                left_share=left_share,
+                right_share=right_share,
+                threshold=THRESHOLD,
+            )
+            pair = Pair(**{**pair.__dict__, "view": _page_name(pair)})
+            atomic_write(out_dir / pair.view, page)
+        pairs.append(pair)
+    found.pairs = pairs
+    atomic_write(out_dir / CSV_FILE, _csv(found))
+    return found
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def _csv(found: Similarity) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for p in found.pairs:
+        writer.writerow(
+            [
+                text.csv_cell(p.first),
+                text.csv_cell(p.second),
+                f"{p.similarity:.3f}",
+                f"{p.first_in_second:.3f}",
+                f"{p.second_in_first:.3f}",
+                f"{p.shared:.0f}",
+                "yes" if p.flagged else "no",
+                p.view,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def load(out_dir: Path) -> Similarity | None:
+    """What an earlier batch wrote to DIR/similarity.csv (for a report written again), or None."""
+    path = out_dir / CSV_FILE
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        pairs = [
+            Pair(
+                first=r["first"],
+                second=r["second"],
+                similarity=float(r["similarity"]),
+                first_in_second=float(r["first_in_second"]),
+                second_in_first=float(r["second_in_first"]),
+                shared=float(r["shared"]),
+                flagged=r["flagged"] == "yes",
+                view=r["view"] if (out_dir / r["view"]).is_file() else "",
+            )
+            for r in rows
+        ]
+    except (OSError, KeyError, ValueError, csv.Error):
+        return None
+    return Similarity(compared=None, pairs=pairs)
+
+
+def report_section(found: Similarity | None) -> dict | None:
+    if found is None:
+        return None
+    return {
+        "threshold": percent(found.threshold),
+        "compared": found.compared,
+        "flagged": [
+            {
+                "first": p.first,
+                "second": p.second,
+                "similarity": percent(p.similarity),
+                "shares": f"{percent(p.first_in_second)} / {percent(p.second_in_first)}",
+                "view": p.view,
+            }
+            for p in found.flagged
+        ],
+        "listed": len(found.pairs),
+        "floor": percent(LISTED),
+        "csv": CSV_FILE,
+    }

@@ -1,0 +1,109 @@
+"""The similarity check on cases whose answer is known (tests/similarity_cases.py, fixed seeds):
+disguised copies are flagged, independent correct implementations are not, what the template
+gives and what everyone writes is no evidence, and short tasks weigh little."""
+
+from __future__ import annotations
+
+import pytest
+import similarity_cases
+
+from autograder import similarity
+from autograder.catalog import course_at
+from autograder.similarity import MIN_SHARED, THRESHOLD, compare_all, compare_class, template_source
+
+from conftest import REPO
+
+COURSE = course_at(REPO)
+BLOCKS = COURSE.get("blocks")
+
+
+@pytest.fixture(scope="module")
+def measured():
+    copies, independent = [], []
+    for seed in (0, 1):
+        for klass in similarity_cases.classes(list(COURSE.assignments), seed):
+            pairs, _, _ = compare_class(klass.assignment, klass.sources)
+            for pair in pairs:
+                target = copies if similarity_cases.is_copy(klass, pair.first, pair.second) else independent
+                target.append((klass, pair))
+    return copies, independent
+
+
+def test_disguised_copies_are_flagged(measured):
+    copies, _ = measured
+    assert {k.kind for k, _ in copies} == set(similarity_cases.COPY_KINDS)
+    assert {k.assignment.id for k, _ in copies} == {a.id for a in COURSE.assignments}
+    missed = [
+        (k.assignment.id, p.first, p.second, round(p.similarity, 3), p.shared) for k, p in copies if not p.flagged
+    ]
+    # a copy goes unflagged only when its original holds too little code of its own to tell
+    assert all(sim >= THRESHOLD and shared < MIN_SHARED for *_, sim, shared in missed), missed
+    assert len(missed) <= 0.1 * len(copies), missed
+    # names, order and comments are invisible to the fingerprints: such a copy is the original
+    exact = [p.similarity for k, p in copies if k.kind in ("rename", "reorder", "recomment")]
+    assert min(exact) > 0.99
+
+
+def test_independent_implementations_are_not_flagged(measured):
+    _, independent = measured
+    assert len({(k.assignment.id, p.first, p.second) for k, p in independent}) >= 40
+    flagged = [(k.assignment.id, p.first, p.second, round(p.similarity, 3)) for k, p in independent if p.flagged]
+    assert not flagged
+    assert max(p.similarity for _, p in independent) < THRESHOLD
+
+
+def test_the_template_is_no_evidence():
+    """Two students who kept every docstring and signature of the template, and wrote their
+    code apart, share nothing that counts (a class of two: no code is common to half of it);
+    the untouched template is not compared at all."""
+    stub = template_source(BLOCKS)
+    originals = similarity_cases.independents(BLOCKS)
+    assert len(originals) >= 2
+    found, _ = compare_all(BLOCKS, {"stub": stub, "other-stub": stub, "one": originals["independent-1"]})
+    assert found.compared == 1 and not found.pairs
+    pairs, _, _ = compare_class(BLOCKS, {"one": originals["independent-1"], "two": originals["independent-2"]})
+    assert len(pairs) == 1 and pairs[0].similarity < THRESHOLD and not pairs[0].flagged
+
+
+def test_code_everyone_writes_is_no_evidence():
+    """The sample class: what the tasks dictate (the same `nn.Linear`s, `super().__init__()`,
+    `torch.cat`) is written alike by all seven; only gus's disguised copy of fay is flagged."""
+    from autograder.staging import StagingError, stage
+
+    sources = {}
+    for path in sorted((REPO / "examples" / "01-blocks").iterdir()):
+        try:
+            sources[path.name.removesuffix(".zip")] = stage(path, BLOCKS).submission.source
+        except StagingError:
+            continue  # eve sent no code
+    pairs, _, _ = compare_class(BLOCKS, sources)
+    assert len(sources) == 6 and {(p.first, p.second) for p in pairs if p.flagged} == {("fay", "gus")}
+    assert max(p.similarity for p in pairs if p.first != "fay") < THRESHOLD
+
+
+def test_short_tasks_weigh_little():
+    """The same short task, solved alike (the book's `num_gpus`/`try_gpu`, a one-line
+    `load_to`), is not a case: its weight is its reference code's size over FULL_WEIGHT."""
+    devices = COURSE.get("devices")
+    comparer = similarity.Comparer(devices, template_source(devices), similarity.reference_source(devices))
+    assert comparer.weights["load_to"] < 0.5 and comparer.weights["to_device"] == 1.0
+    reference = similarity.reference_source(devices)
+    tree_names = {"load_to"}
+    lines = reference.splitlines(keepends=True)
+    import ast
+
+    kept = [
+        "".join(lines[n.lineno - 1 : n.end_lineno])
+        for n in ast.parse(reference).body
+        if not isinstance(n, (ast.FunctionDef, ast.ClassDef)) or n.name in tree_names
+    ]
+    only_short = "".join(kept)
+    pair = comparer.compare(comparer.document("a", only_short), comparer.document("b", only_short))
+    assert pair.similarity == 1.0 and not pair.flagged and pair.shared < MIN_SHARED
+
+
+def test_a_class_of_two_identical_submissions_is_flagged_and_the_same_twice():
+    source = (REPO / "examples/01-blocks/fay/blocks.py").read_text(encoding="utf-8")
+    first, _ = compare_all(BLOCKS, {"x": source, "y": source})
+    again, _ = compare_all(BLOCKS, {"x": source, "y": source})
+    assert [p.flagged for p in first.pairs] == [True] and first.pairs == again.pairs

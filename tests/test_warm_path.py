@@ -1,0 +1,276 @@
+"""The batch's fixed start and its warm path: judges collected once and run afresh for each
+submission, sandbox hosts forked from one preloaded process (the zygote), spare children, the
+optimizers' first-use cost taken only where a suite or a submission needs it, and the worker
+count. What they cost is for benchmarks/speed.py to say; these check that they change nothing
+a grade depends on."""
+
+import os
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.catalog import Limits, course_at
+from autograder.grading import FORK_WORKERS, default_workers, grade_batch
+from autograder.sandbox.client import HostFactory, SandboxHost, Submission
+
+PROBES = Path(__file__).resolve().parent / "sandbox_probes.py"
+LIMITS = Limits(probe_seconds=5, submission_seconds=30, memory_mb=1024)
+
+TOML = """\
+id = "tiny"
+title = "Tiny"
+module = "tiny.py"
+
+[[tasks]]
+id = "value"
+points = 4
+summary = "value() returns a number below 1."
+"""
+
+SUITE_PROBES = """
+from autograder.contract import Attempt, Float, Record
+from autograder.probing import attempt, probe
+
+
+@probe(task="value", returns=Record(x=Attempt(Float())))
+def reported(sub):
+    return {"x": attempt(sub.value)}
+"""
+
+JUDGES = """
+import os
+
+import pytest
+
+from autograder.judging import task, unwrap
+
+def pytest_generate_tests(metafunc):  # pytest calls it for each judge each time it collects this module
+    with open(os.environ["TINY_COLLECTED"], "a") as log:
+        log.write(metafunc.function.__name__ + "\\n")
+
+SEEN = []  # what earlier submissions' judging left here, if anything leaked
+
+
+@pytest.fixture
+def doubled():
+    return 2
+
+
+@task("value", points=1)
+def test_below_one(reported):
+    "value is below 1"
+    assert unwrap(reported["x"], "value()") < 1, "value() should be below 1"
+
+
+@task("value", points=1)
+def test_nothing_left_from_others(reported):
+    "judged afresh"
+    SEEN.append(reported["x"])
+    assert len(SEEN) == 1, f"judging saw {len(SEEN) - 1} earlier submission(s)"
+
+
+@task("value", points=1)
+def test_fixtures(reported, tmp_path, doubled):
+    "pytest's fixtures and the module's own"
+    (tmp_path / "x").write_text("x")
+    assert doubled == 2 and (tmp_path / "x").read_text() == "x"
+
+
+@task("value", points=1)
+def test_fail_message(reported):
+    "pytest.fail's message reaches the student"  # (as the grader's own failure: not an assertion)
+    if unwrap(reported["x"], "value()") >= 1:
+        pytest.fail("value() is far too large")
+"""
+
+
+def tiny_course(root: Path):
+    base = root / "assignments" / "01-tiny"
+    suite = base / "tests" / "hidden"
+    suite.mkdir(parents=True)
+    (base / "assignment.toml").write_text(TOML)
+    (base / "README.md").write_text("# Tiny\n")
+    (suite / "probes.py").write_text(SUITE_PROBES)
+    (suite / "test_tiny.py").write_text(JUDGES)
+    (root / "solutions" / "01-tiny").mkdir(parents=True)
+    solution = "def value():\n    ### BEGIN SOLUTION\n    return 0.5\n    ### END SOLUTION\n"
+    (root / "solutions" / "01-tiny" / "tiny.py").write_text(solution)
+    return course_at(root)
+
+
+def test_judges_are_collected_once_and_every_submission_is_judged_afresh(tmp_path, monkeypatch):
+    collected = tmp_path / "collected.log"
+    monkeypatch.setenv("TINY_COLLECTED", str(collected))
+    course = tiny_course(tmp_path / "course")
+    assignment = course.get("tiny")
+    subs = tmp_path / "subs"
+    for i, value in enumerate([0.5, 0.25, 2.0, 0.75, 0.125, 3.0]):
+        (subs / f"s{i}").mkdir(parents=True)
+        (subs / f"s{i}" / "tiny.py").write_text(f"def value():\n    return {value}\n")
+    sandbox = "root" if os.geteuid() == 0 else "auto"
+    batch = grade_batch(course, assignment, sorted(subs.iterdir()), tmp_path / "out", workers=2, sandbox=sandbox)
+    results = {r.name: r for r in batch.results}
+    assert len(results) == 6
+    for name in ("s0", "s1", "s3", "s4"):
+        assert (results[name].score, results[name].status) == (4, "graded"), [t.message for t in results[name].tests]
+    for name in ("s2", "s5"):
+        messages = {t.test.title: t.message for t in results[name].tests}
+        assert results[name].score == 2, messages
+        assert messages["value is below 1"].startswith("value() should be below 1"), messages
+        assert "value() is far too large" in messages["pytest.fail's message reaches the student"], messages
+    if FORK_WORKERS:  # the batch's process collected the suite; its workers and their judging forks reuse it
+        assert sorted(collected.read_text().splitlines()) == [
+            "test_below_one",
+            "test_fail_message",
+            "test_fixtures",
+            "test_nothing_left_from_others",
+        ]
+
+
+def running_in(folder: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "cwd").startswith(str(folder)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def cgroups_of(pids) -> list[str]:
+    """The memory cgroups (v1) the hosts `pids` made for their children and left behind."""
+    from autograder.sandbox import cgroups
+
+    try:
+        parent = Path(cgroups._mounts()["memory"]) / cgroups._own_cgroups()["memory"].lstrip("/")
+        names = [p.name for p in parent.iterdir()]
+    except (KeyError, OSError):
+        return []
+    return [n for n in names if any(n.startswith(f"blockgrade-{pid}-") for pid in pids)]
+
+
+def submission(source: str) -> Submission:
+    return Submission("student", "student.py", textwrap.dedent(source), ("f", "g"))
+
+
+@pytest.mark.skipif(not FORK_WORKERS, reason="hosts are forked from a zygote on Linux only")
+def test_hosts_forked_from_one_zygote_serve_like_hosts_of_their_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("BLOCKGRADE_TEST_SECRET", "do-not-leak")
+    factory = HostFactory([PROBES], folder=str(tmp_path))
+    try:
+        hosts = [SandboxHost([PROBES], warm_up=True, factory=factory) for _ in range(2)]
+        modes = {host.ready() for host in hosts}
+        pids = {host._pid for host in hosts}
+        assert len(modes) == 1 and len(pids) == 2
+        for round_ in range(3):  # the first child of each host is forked on demand, the next ones ahead
+            for i, host in enumerate(hosts):
+                source = f"import os\ndef f(): return [{round_}, {i}, sorted(os.environ)]\n"
+                source += "def g(): return os.getcwd()\n"
+                result = host.run(submission(source), [("first", None), ("second", None)], LIMITS)
+                first = result.outcomes[("first", None)].data
+                assert first[:2] == [round_, i] and "BLOCKGRADE_TEST_SECRET" not in first[2]
+                assert result.outcomes[("second", None)].data != os.getcwd()  # its own private folder
+        # a spare child made for another memory limit is not used: a fresh one is forked
+        other_limits = LIMITS.replace(memory_mb=512)
+        fresh = submission("def f(): return 'fresh'\ndef g(): return 2\n")
+        result = hosts[0].run(fresh, [("first", None)], other_limits)
+        assert result.outcomes[("first", None)].data == "fresh"
+        # a child that crashes hands the rest of the submission to a fresh child
+        crashing = submission("import os\ndef f(): os._exit(3)\ndef g(): return 'after'\n")
+        result = hosts[0].run(crashing, [("first", None), ("second", None)], LIMITS)
+        assert result.outcomes[("first", None)].status == "crashed"
+        assert result.outcomes[("second", None)].data == "after"
+        hosts[0].close()  # one host ends; the other goes on
+        result = hosts[1].run(submission("def f(): return 7\ndef g(): return 8\n"), [("first", None)], LIMITS)
+        assert result.outcomes[("first", None)].data == 7
+        assert running_in(tmp_path)
+    finally:
+        factory.close()
+    deadline = time.monotonic() + 10
+    while running_in(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running_in(tmp_path)  # the zygote, its hosts and their children are gone
+    assert not cgroups_of(pids)  # each host let its spare child go, with its cgroup
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("blockgrade-host-")]
+
+
+def test_a_host_for_many_submissions_warms_the_optimizers_up_only_when_asked_for():
+    """The optimizers' first step (it imports torch._dynamo) is taken once by the host, before
+    the child of the first submission that names `optim`, and never for one that does not."""
+    source = "import sys\n{}def f(): return 'torch._dynamo' in sys.modules\ndef g(): return 1\n"
+    with SandboxHost([PROBES], warm_up=True) as host:
+        plain = host.run(submission(source.format("")), [("first", None)], LIMITS)
+        named = host.run(submission(source.format("from torch import optim\n")), [("first", None)], LIMITS)
+        after = host.run(submission(source.format("")), [("first", None)], LIMITS)
+        pid = host._proc.pid
+    assert not cgroups_of([pid])  # closed, the host let its spare child go, with its cgroup
+    assert plain.outcomes[("first", None)].data is False
+    assert named.outcomes[("first", None)].data is True
+    assert after.outcomes[("first", None)].data is True  # taken once, kept
+    with SandboxHost([PROBES]) as host:  # one submission (a check): its child would pay the same
+        alone = host.run(submission(source.format("from torch import optim\n")), [("first", None)], LIMITS)
+    assert alone.outcomes[("first", None)].data is False
+
+
+def test_the_worker_count_pays_for_itself():
+    assert default_workers(1, cores=8) == 1
+    assert default_workers(400, cores=1) == 1
+    assert default_workers(400, cores=2) == 2 and default_workers(400, cores=8) == 8
+    counts = [default_workers(n, cores=4) for n in range(1, 60)]
+    assert counts == sorted(counts) and max(counts) == 4
+    assert default_workers(2, cores=2) == 1  # a second worker's start costs more than a submission
+
+
+def test_a_failure_inside_the_host_reaches_the_grader_as_a_note():
+    """The host answers a request it cannot run (here: limits without an output cap) with an
+    internal error, and the grader gets it as the run's `internal` note, not as an exception."""
+    import types
+
+    limits = types.SimpleNamespace(**{k: v for k, v in LIMITS.__dict__.items() if k != "output_kb"})
+    with SandboxHost([PROBES]) as host:
+        broken = host.run(submission("def f(): return 1\ndef g(): return 2\n"), [("first", None)], limits)
+        assert broken.internal and "output_kb" in broken.internal
+        after = host.run(submission("def f(): return 1\ndef g(): return 2\n"), [("first", None)], LIMITS)
+    assert after.outcomes[("first", None)].data == 1
+
+
+def test_a_judging_fork_made_ahead_judges_as_a_fresh_one_would():
+    """`limited.Prepared` forks before it has work (while the sandbox runs), then runs it under
+    the same limits as `limited.call`; if the fork is gone by then, a fresh one does the work."""
+    import signal
+
+    from autograder import limited
+
+    assert limited.Prepared(lambda data: data.decode()[::-1]).run(b"abc", seconds=5, memory_mb=64).value == "cba"
+
+    def forever(data):
+        while True:
+            pass
+
+    assert limited.Prepared(forever).run(b"", seconds=1, memory_mb=64).status == limited.TIMED_OUT
+
+    def hog(data):
+        blocks = []
+        while True:
+            blocks.append(bytearray(64 * 2**20))
+
+    assert limited.Prepared(hog).run(b"", seconds=20, memory_mb=128).status == limited.OUT_OF_MEMORY
+    gone = limited.Prepared(lambda data: len(data))
+    os.kill(gone._pid, signal.SIGKILL)
+    time.sleep(0.2)
+    assert gone.run(b"four", seconds=5, memory_mb=64).value == 4
+    unused = limited.Prepared(lambda data: None)
+    pid = unused._pid
+    unused.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break  # it read the end of its input and ended, waiting to be reaped
+        time.sleep(0.05)
+    else:
+        raise AssertionError("an unused fork made ahead did not end")
