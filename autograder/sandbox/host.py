@@ -587,6 +587,19 @@ class Supervisor:
 MODES = ("root", "user", "basic")
 
 
+def _check_cuda_inside() -> None:
+    """On a machine with a GPU, CUDA must start inside the sandbox, or every cuda:0 probe would
+    fail as the student's error. (Seen on an H100 runner: the driver's cudaGetDeviceCount gives
+    error 304 once the namespaces are entered, so such a runner grades in another mode.)"""
+    import torch
+
+    try:
+        torch.ones(1, device="cuda:0")
+    except Exception as exc:  # noqa: BLE001 - any failure means: not usable here
+        message = str(exc).splitlines()[0][:200]
+        raise RuntimeError(f"CUDA cannot start inside these namespaces ({message})") from None
+
+
 def _try_plan(plan) -> str | None:
     """Build a sandbox with `plan` in a throwaway child; None if it works, else why not."""
     read, write = os.pipe()
@@ -600,6 +613,8 @@ def _try_plan(plan) -> str | None:
             namespaces.drop_privileges(plan)
             with open(os.path.join(work, "probe"), "w") as f:
                 f.write("ok")
+            if any(node.startswith("nvidia") for node in plan.devices):
+                _check_cuda_inside()
             os.write(write, b"ok")
             code = 0
         except BaseException as exc:
