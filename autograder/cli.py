@@ -588,7 +588,7 @@ def _print_batch(console: Console, a: Assignment, batch) -> None:
     import statistics
 
     from autograder.outputs import fmt_points
-    from autograder.results import status_counts, task_summaries
+    from autograder.results import NOT_GRADED, status_counts, task_summaries
     from autograder.text import terminal
 
     results = sorted(batch.results, key=lambda r: r.name)
@@ -615,14 +615,21 @@ def _print_batch(console: Console, a: Assignment, batch) -> None:
             click.echo("(points per task are in gradebook.csv; a wider terminal shows them here)")
     if not results:
         return
-    summary = Table(title="summary", title_justify="left")
+    # Submissions that were not graded (no module, a bad archive) are listed above and
+    # counted in the status line, not in the means and rates: as in the report.
+    graded = [r for r in results if r.status not in NOT_GRADED]
+    if not graded:
+        console.print("status: " + ", ".join(f"{n} {status}" for status, n in status_counts(results)), highlight=False)
+        return
+    title = "summary (graded submissions only)" if len(graded) < len(results) else "summary"
+    summary = Table(title=title, title_justify="left")
     summary.add_column("task")
     summary.add_column("points", justify="right")
     summary.add_column("mean", justify="right")
     summary.add_column("full marks", justify="right")
-    for t in task_summaries(a, results):
+    for t in task_summaries(a, graded):
         summary.add_row(t.task, fmt_points(t.points), f"{t.mean:.1f}", f"{t.full}/{t.count}")
-    scores = [r.score for r in results]
+    scores = [r.score for r in graded]
     summary.add_row(
         Text("total", style="bold"),
         fmt_points(a.max_score),

@@ -138,6 +138,9 @@ def test_grade_a_batch_with_malformed_submissions(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "grading ━" not in result.output and "\x1b[" not in result.output  # no progress bar when captured
     assert "summary" in result.output and "status: " in result.output
+    # "nothing" and "corrupt.zip" were not graded: the class summary counts the other four
+    total = next(line for line in result.output.splitlines() if line.strip("│┃ ").startswith("total"))
+    assert "summary (graded submissions only)" in result.output and total.rstrip(" │┃").endswith("/4"), total
     assert (out / "report.html").is_file()
     with open(out / "gradebook.csv", newline="") as f:
         rows = list(csv.reader(f))
