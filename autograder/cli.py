@@ -588,7 +588,7 @@ def _print_batch(console: Console, a: Assignment, batch) -> None:
     import statistics
 
     from autograder.outputs import fmt_points
-    from autograder.results import NOT_GRADED, status_counts, task_summaries
+    from autograder.results import status_counts, task_summaries, whose_code_was_read
     from autograder.text import terminal
 
     results = sorted(batch.results, key=lambda r: r.name)
@@ -615,11 +615,12 @@ def _print_batch(console: Console, a: Assignment, batch) -> None:
             click.echo("(points per task are in gradebook.csv; a wider terminal shows them here)")
     if not results:
         return
+    status_line = "status: " + ", ".join(f"{n} {status}" for status, n in status_counts(results))
     # Submissions that were not graded (no module, a bad archive) are listed above and
     # counted in the status line, not in the means and rates: as in the report.
-    graded = [r for r in results if r.status not in NOT_GRADED]
+    graded = whose_code_was_read(results)
     if not graded:
-        console.print("status: " + ", ".join(f"{n} {status}" for status, n in status_counts(results)), highlight=False)
+        console.print(status_line, highlight=False)
         return
     title = "summary (graded submissions only)" if len(graded) < len(results) else "summary"
     summary = Table(title=title, title_justify="left")
@@ -638,7 +639,7 @@ def _print_batch(console: Console, a: Assignment, batch) -> None:
         end_section=True,
     )
     console.print(summary)
-    console.print("status: " + ", ".join(f"{n} {status}" for status, n in status_counts(results)), highlight=False)
+    console.print(status_line, highlight=False)
 
 
 def run() -> None:

@@ -31,6 +31,7 @@ from autograder.results import (
     status_counts,
     status_label,
     task_summaries,
+    whose_code_was_read,
 )
 
 TOP_FAILURES = 15
@@ -87,7 +88,7 @@ def context(
     everyone = sorted(results, key=lambda r: r.name)
     # The statistics (scores, tasks, tests, failures) are about the submissions whose code was
     # read: a missing file or a bad archive has its own section and is no test's failure.
-    results = [r for r in everyone if r.status not in NOT_GRADED]
+    results = whose_code_was_read(everyone)
     scores = [r.score for r in results]
     # once written questions are merged (autograder.manual), scores are out of the whole assignment
     out_of = assignment.max_score + (assignment.written_points if any(r.marks for r in everyone) else 0)

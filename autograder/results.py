@@ -161,6 +161,12 @@ def task_summaries(assignment: Assignment, results: list[SubmissionResult]) -> l
     ]
 
 
+def whose_code_was_read(results: list[SubmissionResult]) -> list[SubmissionResult]:
+    """The submissions class statistics are about: not those with no module or a bad archive
+    (the report and `grade`'s summary list them apart)."""
+    return [r for r in results if r.status not in NOT_GRADED]
+
+
 def status_counts(results: list[SubmissionResult]) -> list[tuple[str, int]]:
     """How many submissions have each status, `graded` first, the statuses present only."""
     counts = Counter(r.status for r in results)
