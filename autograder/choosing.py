@@ -96,10 +96,19 @@ class Progress:
         return not self.written and len(self.defined) == self.tasks
 
 
+def _parsed(source: str) -> ast.Module | None:
+    """The module's tree, blocks with a syntax error left out (as the loader leaves them out);
+    None for code nested past the parser's limits (which the sandbox reports as it runs it)."""
+    try:
+        return _parse_salvaging(source, "<submission>")[0]
+    except (RecursionError, MemoryError):
+        return None
+
+
 def progress(assignment: Assignment, source: str) -> Progress:
     """The tasks `source` has written (its top-level blocks with a syntax error left out, as
     the loader leaves them out)."""
-    tree, _ = _parse_salvaging(source, "<submission>")
+    tree = _parsed(source)
     last: dict[str, ast.stmt] = {}
     for node in tree.body if tree is not None else []:
         for name in _bound_names(node):
@@ -135,7 +144,7 @@ class Candidate:
 class Choice:
     index: int  # of the chosen candidate
     reason: str  # which file, and why; "" when there was only one
-    progress: tuple[Progress | None, ...]
+    progress: tuple[Progress | None, ...]  # each candidate's (None: unreadable); () when there was one
     why: str = ""  # the reason's explanation alone, without which file
 
 
@@ -150,9 +159,9 @@ def choose(assignment: Assignment, candidates: list[Candidate], verb: str = "was
     saying so: `blocks.ipynb was graded, not blocks.py: ...`."""
     if not candidates:
         raise ValueError("nothing to choose from")
+    if len(candidates) == 1:  # nothing to weigh (reading its progress costs a parse of the module)
+        return Choice(0, "", ())
     found = tuple(progress(assignment, c.source) if c.source is not None else None for c in candidates)
-    if len(candidates) == 1:
-        return Choice(0, "", found)
     best = max(range(len(candidates)), key=lambda i: (_key(found[i]), -i))
     others = [i for i in range(len(candidates)) if i != best]
     reasons = [_why(candidates[best], found[best], candidates[i], found[i], len(assignment.tasks)) for i in others]
@@ -210,13 +219,39 @@ def _why(chosen: Candidate, mine: Progress | None, other: Candidate, theirs: Pro
 # --------------------------------------------------------------------------- file names
 
 
-class Unclear(BlockgradeError):
-    """No file of a submission can be told to be the module (the message says what it holds)."""
+# What a submission's files leave unclear, said of the submission's folder or of a zip in it,
+# each a whole sentence for the catalogs (a translation cannot join "the submission has" to a
+# phrase made apart): (problem, in a zip) -> message
+UNCLEAR = {
+    ("copies", False): N_("the submission has several copies of {kind} ({files}): keep one"),
+    ("copies", True): N_("{where} holds several copies of {kind} ({files}): keep one"),
+    ("lookalikes", False): N_("the submission has several files that could be {kind} ({files}): keep one"),
+    ("lookalikes", True): N_("{where} holds several files that could be {kind} ({files}): keep one"),
+    ("no match", False): N_("the submission has no file matching --module-name {pattern!r}; {holding}"),
+    ("no match", True): N_("{where} holds no file matching --module-name {pattern!r}; {holding}"),
+    ("no module", False): N_("the submission has no {module} (or {notebook}); {holding}"),
+    ("no module", True): N_("{where} holds no {module} (or {notebook}); {holding}"),
+    ("no module, several", False): N_(
+        "the submission has no {module} (or {notebook}); {holding}; name the module's file with --module-name"
+    ),
+    ("no module, several", True): N_(
+        "{where} holds no {module} (or {notebook}); {holding}; name the module's file with --module-name"
+    ),
+}
 
-    def __init__(self, message: str, several: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
+
+class Unclear(BlockgradeError):
+    """No file of a submission can be told to be the module (`said` says what it holds)."""
+
+    def __init__(self, problem: str, several: bool = False, **fields) -> None:
+        self.problem, self.fields = problem, fields
         self.several = several  # several files could be it (rather than none)
+        self.message = self.said()
+        super().__init__(self.message)
+
+    def said(self, zip_name: str | None = None) -> str:
+        """The sentence, of the submission's folder, or of the zip `zip_name` in it."""
+        return N_(UNCLEAR[(self.problem, zip_name is not None)], where=zip_name, **self.fields)
 
 
 @functools.lru_cache(maxsize=32)
@@ -332,8 +367,8 @@ class ModuleFiles:
                     continue
                 if len(matching) > 1 and matching[0].count("/") == matching[1].count("/"):
                     same = [m for m in matching if m.count("/") == matching[0].count("/")]
-                    what = f"copies of {kind}" if how == "exact" else f"files that could be {kind}"
-                    raise Unclear(f"several {what} ({listing(same)}): keep one", several=True)
+                    problem = "copies" if how == "exact" else "lookalikes"
+                    raise Unclear(problem, several=True, kind=kind, files=listing(same))
                 found.append((matching[0], how))
                 break
             else:
@@ -343,27 +378,28 @@ class ModuleFiles:
         if found:
             return found
         if self.pattern:
-            raise Unclear(f"no file matching --module-name {self.pattern!r}; {holding(paths)}")
-        hint = "; name the module's file with --module-name" if len(code) > 1 else ""
-        raise Unclear(f"no {self.module} (or {self.notebook}); {holding(paths)}{hint}")
+            raise Unclear("no match", pattern=self.pattern, holding=holding(paths))
+        problem = "no module, several" if len(code) > 1 else "no module"
+        raise Unclear(problem, module=self.module, notebook=self.notebook, holding=holding(paths))
 
 
 def listing(paths: list[str]) -> str:
     from autograder import text
 
     shown = [text.one_line(p, 80) for p in paths[:MAX_LISTED]]
-    more = f" and {len(paths) - MAX_LISTED} more" if len(paths) > MAX_LISTED else ""
-    return ", ".join(shown) + more
+    if len(paths) > MAX_LISTED:
+        return N_("{files} and {n} more", files=", ".join(shown), n=len(paths) - MAX_LISTED)
+    return ", ".join(shown)
 
 
 def holding(paths: list[str]) -> str:
     """`its files: a.txt, b/c.py` (or `it has no files`)."""
-    return f"its files: {listing(sorted(paths))}" if paths else "it has no files"
+    return N_("its files: {files}", files=listing(sorted(paths))) if paths else N_("it has no files")
 
 
 def defined_names(source: str) -> set[str]:
     """The names `source` binds at its top level (syntax errors salvaged as the loader does)."""
-    tree, _ = _parse_salvaging(source, "<submission>")
+    tree = _parsed(source)
     return {name for node in (tree.body if tree is not None else []) for name in _bound_names(node)}
 
 

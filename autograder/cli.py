@@ -345,6 +345,7 @@ def grade(
 @click.argument("gradebook_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("sheet", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @root_option
+@lang_option
 @_friendly
 def merge_manual(gradebook_dir: Path, sheet: Path, root: Path | None) -> None:
     """Merge the filled sheet of written questions (GRADEBOOK_DIR/manual.csv, or nbgrader's

@@ -605,67 +605,77 @@ def grade_batch(
 
     language = i18n.resolve(language, assignment)
 
-    def record(result: SubmissionResult) -> None:
-        result.answers = questions.answers_of(assignment, inputs.get(result.name))  # written answers, read here
-        with i18n.using(language):
-            write_submission(out_dir, result)
-        results.append(result)
-        rows.append(gradebook_row(result, columns.get(result.name)))
-        write_gradebook(gradebook, assignment.task_ids, rows, extra)
-        if on_result is not None:
-            on_result(result)
+    # forked now, while this process is small (before torch): the similarity check's fingerprints
+    gatherer = similarity.Gatherer(out_dir, assignment, language)
+    try:
 
-    write_gradebook(gradebook, assignment.task_ids, rows, extra)
-    interrupted = False
-    if workers == 1 or len(items) <= 1:
-        warm_up = len(items) > 1
-        with Grader(
-            assignment,
-            suite,
-            limits=limits,
-            devices=devices,
-            sandbox=sandbox,
-            warm_up=warm_up,
-            unsafe_basic_as_root=unsafe_basic_as_root,
-            module_name=module_name,
-        ) as grader:
+        def record(result: SubmissionResult) -> None:
+            result.answers = questions.answers_of(assignment, inputs.get(result.name))  # written answers, read here
+            with i18n.using(language):
+                write_submission(out_dir, result)
+            results.append(result)
+            rows.append(gradebook_row(result, columns.get(result.name)))
+            write_gradebook(gradebook, assignment.task_ids, rows, extra)
+            if result.source:
+                gatherer.add(result.name, result.source)  # fingerprinted beside the grading
+            if on_result is not None:
+                on_result(result)
+
+        write_gradebook(gradebook, assignment.task_ids, rows, extra)
+        interrupted = False
+        if workers == 1 or len(items) <= 1:
+            warm_up = len(items) > 1
+            with Grader(
+                assignment,
+                suite,
+                limits=limits,
+                devices=devices,
+                sandbox=sandbox,
+                warm_up=warm_up,
+                unsafe_basic_as_root=unsafe_basic_as_root,
+                module_name=module_name,
+            ) as grader:
+                try:
+                    for item in items:
+                        record(_grade_input(grader, item))
+                except KeyboardInterrupt:
+                    interrupted = True
+        else:
+            config = _WorkerConfig(
+                str(course.root),
+                assignment.id,
+                suite,
+                limits,
+                tuple(devices) if devices else None,
+                sandbox,
+                unsafe_basic_as_root,
+                tempfile.mkdtemp(prefix="blockgrade-batch-"),
+                module_name,
+            )
             try:
-                for item in items:
-                    record(_grade_input(grader, item))
+                with _preloading(assignment, suite, devices, sandbox, config.scratch):
+                    with contextlib.closing(_pooled(items, workers, config)) as graded:
+                        for result in graded:
+                            record(result)
             except KeyboardInterrupt:
                 interrupted = True
-    else:
-        config = _WorkerConfig(
-            str(course.root),
-            assignment.id,
-            suite,
-            limits,
-            tuple(devices) if devices else None,
-            sandbox,
-            unsafe_basic_as_root,
-            tempfile.mkdtemp(prefix="blockgrade-batch-"),
-            module_name,
-        )
-        try:
-            with _preloading(assignment, suite, devices, sandbox, config.scratch):
-                with contextlib.closing(_pooled(items, workers, config)) as graded:
-                    for result in graded:
-                        record(result)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            shutil.rmtree(config.scratch, ignore_errors=True)
-    # Everything once more, from memory: whatever a submission managed to write while it ran
-    # (possible only in the basic sandbox) is overwritten by what the grader decided.
-    with i18n.using(language):
-        for result in results:
-            write_submission(out_dir, result)
-        write_gradebook(gradebook, assignment.task_ids, rows, extra)
-        manual.write_sheet(out_dir, assignment, results)  # manual.csv and a page per written question
-        similar = similarity.write(out_dir, assignment, {r.name: r.source for r in results if r.source})
-        report = write_report(
-            out_dir / "report.html", assignment, results, len(items), interrupted, similarity=similar
-        )
+            finally:
+                shutil.rmtree(config.scratch, ignore_errors=True)
+        # Everything once more, from memory: whatever a submission managed to write while it ran
+        # (possible only in the basic sandbox, whose code runs as this user, outside namespaces)
+        # is overwritten by what the grader decided.
+        with i18n.using(language):
+            if any(r.sandbox == "basic" for r in results):
+                for result in results:
+                    write_submission(out_dir, result)
+            write_gradebook(gradebook, assignment.task_ids, rows, extra)
+            manual.write_sheet(out_dir, assignment, results)  # manual.csv and a page per written question
+            similar = gatherer.finish()
+            report = write_report(
+                out_dir / "report.html", assignment, results, len(items), interrupted, similarity=similar
+            )
+    finally:
+        gatherer.close()
     return BatchResult(
         results=results,
         interrupted=interrupted,

@@ -21,7 +21,9 @@ Two kinds of text, one catalog format (gettext `.po`, keyed by the English text)
   an exact match of a catalog's English text, else a catalog entry with fields read as a
   pattern (`"Not run: this runner has no {device}."` matches any device), whose captured
   values are localized in turn (a stub's "X is not implemented yet" inside "Your code raised
-  ..."), else line by line. An assignment's own catalogs (`assignments/NN-id/locale/<lang>.po`,
+  ..."), else line by line; the marks the grader writes inside text it does not own (`MARKERS`:
+  a redacted line of the hidden tests, the note of a text cut short) are translated wherever
+  they stand. An assignment's own catalogs (`assignments/NN-id/locale/<lang>.po`,
   compiled to `.mo` beside it: its title, task summaries, hints, test titles, docstrings and
   judge messages, made by `blockgrade i18n update`) join the engine's there. Reading a
   compiled catalog takes the standard library only; Babel is the instructor's tool.
@@ -51,6 +53,10 @@ DOMAIN = "blockgrade"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 ASSIGNMENT_LOCALE = "locale"  # an assignment's catalogs: <folder>/locale/<lang>.po
 MAX_DEPTH = 4  # how deep captured values are localized in turn
+# how many of a text's ": " are tried as the end of a message (`Localizer._split`), per level:
+# each try reads the part before it as a whole message, so with no cap a text of many colons
+# (a student's exception message) would cost colons ** MAX_DEPTH readings
+MAX_SPLITS = 8
 
 _active: str | None = None
 
@@ -173,6 +179,13 @@ def N_(message: str, /, **fields) -> str:  # noqa: N802 - gettext's name for "ma
 
 # ------------------------------------------------------------------------------ localize
 
+# Marks the grader writes inside text it does not own (a message the student's code raised,
+# what it printed): translated wherever they stand, not as a whole message or line. A field is
+# a number.
+REDACTED = N_("[hidden test source removed]")  # a line of the hidden tests' source (JudgeSuite.redact)
+LEFT_OUT = N_("[… {n} more characters left out …]")  # the end of a text cut at its length limit (text.clean)
+MARKERS = (REDACTED, LEFT_OUT)
+
 _FORMATTER = string.Formatter()
 
 
@@ -257,6 +270,11 @@ def _pattern(msgid: str, msgstr: str) -> _Pattern | None:
     return _Pattern(msgid, msgstr, re.compile("".join(regex), re.DOTALL), fields, literals, weight)
 
 
+def _marked(marker: str, msgstr: str, match: re.Match) -> str:
+    """A marker's translation, filled with the numbers `match` found in its English."""
+    return _fill(msgstr, dict(zip(fields_of(marker) or [], match.groups())), marker)
+
+
 class Localizer:
     """Translates English text made while grading, from the entries of some catalogs."""
 
@@ -272,9 +290,18 @@ class Localizer:
                 if pattern is not None:
                     patterns.append(pattern)
         self.patterns = sorted(patterns, key=lambda p: -p.weight)
+        self.markers = []
+        for marker in MARKERS:
+            if entries.get(marker):
+                regex = "".join(re.escape(literal) + ("([0-9]+)" if field else "") for literal, field in _parts(marker))
+                self.markers.append((re.compile(regex), marker, entries[marker]))
 
     def __call__(self, text: str, depth: int = MAX_DEPTH) -> str:
-        return self._scored(text, depth)[0]
+        translated = self._scored(text, depth)[0]
+        for regex, marker, msgstr in self.markers:
+            if marker.split("{")[0] in translated:
+                translated = regex.sub(functools.partial(_marked, marker, msgstr), translated)
+        return translated
 
     def _scored(self, text: str, depth: int) -> tuple[str, int]:
         """`text` translated, and how much of it the catalogs' text covered (characters)."""
@@ -326,8 +353,9 @@ class Localizer:
     def _split(self, text: str, depth: int) -> tuple[str, int] | None:
         """`A: B` where A is a whole message of the catalogs and B more text (a judge's message
         and what `judging.assert_close` found): each part on its own."""
-        start = 0
-        while depth > 1 and (colon := text.find(": ", start)) >= 0:
+        start = tried = 0
+        while depth > 1 and tried < MAX_SPLITS and (colon := text.find(": ", start)) >= 0:
+            tried += 1
             head = self._whole(text[:colon], depth - 1) if colon >= 4 else None
             if head is not None:
                 tail, covered = self._scored(text[colon + 2 :], depth - 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import difflib
 import json
 import os
 import sys
@@ -24,7 +25,7 @@ import pytest
 from autograder import contract, limited
 from autograder.catalog import Assignment, CatalogError, Limits
 from autograder.frames import DataError
-from autograder.i18n import N_
+from autograder.i18n import N_, REDACTED
 from autograder.probing import ProbeSpec, build_given, load_probe_modules, suite_imports
 from autograder.sandbox.client import ProbeOutcome, SandboxRun
 from autograder.sandbox.protocol import ProbeStatus
@@ -329,19 +330,29 @@ class JudgeSuite:
     def _secret_lines(self) -> frozenset[str]:
         """Lines of the hidden suite's source, which no feedback may repeat (a submission that
         could read them, in the basic sandbox, must not be able to print them back)."""
+        from autograder.i18n import literal_text
+        from autograder.i18n_tools import assignment_strings
+
+        # A line the assignment's own texts say (a hint, a judge's message, a docstring: what a
+        # student reads in the feedback, in any language) is no secret: redacting it would only
+        # cut that text, and its translation with it.
+        said = {literal_text(s.msgid) for s in assignment_strings(self.assignment)}
         lines = set()
         for path in [*self.judge_files, *self.probe_files]:
             for line in path.read_text(encoding="utf-8").splitlines():
-                if len(line.strip()) >= SECRET_LINE_CHARS:
-                    lines.add(line.strip())
+                line = line.strip()
+                if len(line) >= SECRET_LINE_CHARS and not any(line in text for text in said):
+                    lines.add(line)
         return frozenset(lines)
 
     def redact(self, text: str) -> str:
+        """`text` without the hidden suite's lines: each becomes REDACTED, which the catalogs
+        translate wherever it stands (i18n.MARKERS)."""
         if not self.secret_lines or not text:
             return text
         for line in self.secret_lines:
             if line in text:
-                text = text.replace(line, "[hidden test source removed]")
+                text = text.replace(line, REDACTED)
         return text
 
     def _check_declarations(self) -> None:
@@ -452,6 +463,16 @@ class JudgeSuite:
         probes = tuple(
             (n, device if self.probes[n].takes_device else None) for n in item.fixturenames if n in self.probes
         )
+        info = getattr(item, "_fixtureinfo", None)  # pytest's: what each name resolves to
+        if info is not None:
+            unknown = [n for n in info.names_closure if n != "request" and n not in info.name2fixturedefs]
+            if unknown:
+                known = [*self.probes, *(n + GIVEN_SUFFIX for n, s in self.probes.items() if s.takes_given)]
+                close = difflib.get_close_matches(unknown[0], known, n=1)
+                raise ConfigurationError(
+                    f"{item.nodeid}: the judge's parameter {unknown[0]!r} names no probe and no fixture"
+                    + (f" (did you mean {close[0]!r}?)" if close else f"; the probes are: {', '.join(known)}")
+                )
         for fixture in item.fixturenames:
             name = fixture[: -len(GIVEN_SUFFIX)] if fixture.endswith(GIVEN_SUFFIX) else fixture
             spec = self.probes.get(name)
@@ -672,7 +693,12 @@ class _Explainer:
         info = self.run.import_info or {}
         module = self.assignment.module
         text = ""
-        if info.get("failed"):
+        if self.run.import_info is None:  # the sandbox never got as far as loading it: no name is missing
+            text = N_(
+                "{module} was not run: the sandbox could not run it (the notes say why).",
+                module=module,
+            )
+        elif info.get("failed"):
             text = N_("{module} could not be loaded: {message}", module=module, message=info.get("message"))
         else:
             present = set(info.get("present", []))
@@ -729,6 +755,40 @@ STOPPED = (
     N_("the process was ended by {signal} (killed)"),
     N_("the process was ended by {signal} (aborted)"),
     N_("the process ended"),
+    N_("it was still running and was stopped"),
+)
+# what it says of a check that did not finish, or could not be trusted (after "Your code did not
+# finish: ", "Your code's result could not be checked: ", "... could not be loaded: "); a field
+# here stands for what the host fills in, whatever its name there
+HOST_MESSAGES = (
+    N_("it took longer than {seconds} s (an endless loop?)"),
+    N_("the submission's time limit of {seconds} s ran out"),
+    N_("the submission's time limit ran out"),
+    N_("the submission's time limit ran out before this ran"),
+    N_("importing the module took longer than {seconds} s"),
+    N_("importing the module ended the process: {how}"),
+    N_("it used more than {limit} MB of memory and was stopped"),
+    N_("it started more than {limit} processes and was stopped"),
+    N_("this submission's results together are larger than {limit} MB"),
+    N_(
+        "the process ended right after this check reported, twice, so its report was not trusted "
+        "(something other than the probe may have written it): {how}"
+    ),
+    N_(
+        "the sandbox received data this probe did not send ({error}): something in the submission wrote to "
+        "the grader's channel"
+    ),
+    N_("the channel was written out of order ({error})"),
+    N_("between probes: {how}"),
+    N_("the sandbox could not start ({how})"),  # after "The grader failed on this submission ...: "
+    # autograder.limited's reasons, after "Checking this submission's results was stopped: "
+    N_("it took longer than {seconds} s"),
+    N_("it used more than {seconds} s of CPU time"),
+    N_("it needed more than {limit} MB of memory"),
+    N_("its result was too large"),
+    N_("it was killed (out of memory, limit {limit} MB)"),
+    N_("it ended without a result"),
+    N_("its result was malformed"),
 )
 
 

@@ -52,7 +52,7 @@ SHEET_NEW = "manual.new.csv"  # where a fresh sheet goes when graders already fi
 PAGES_DIR = "manual"
 ANSWERS_DIR = "answers"
 SHEET_COLUMNS = ("submission", "question", "points", "answer", "rubric", "score", "comment")
-NO_ANSWER = "No answer was submitted."
+NO_ANSWER = N_("No answer was submitted.")  # the sheet's comment where there is no answer
 MARKER = "<!-- blockgrade: written questions -->"
 SECTION_START = f"## Written questions\n{MARKER}\n"  # where feedback.md's written section starts (it is last)
 SUMMARY_PREFIX = "- Written questions"  # results.json's output: its last line (in English)
@@ -74,10 +74,6 @@ def fmt(value: float) -> str:
 
 def _number(value: float) -> float | int:
     return int(round(value)) if abs(value - round(value)) < 1e-9 else round(value, 6)
-
-
-def _plural(points: float) -> str:
-    return f"{fmt(points)} point{'' if points == 1 else 's'}"
 
 
 # ------------------------------------------------------------------ what `grade` writes: hooks
@@ -255,7 +251,7 @@ def feedback_section(info: dict, assignment: Assignment | None = None) -> list[s
                 out.append(f"- {box}{localize(item['text'], assignment)} ({points(item['points'])})")
             out.append("")
         if q["comment"]:
-            out += [_("Comment:"), "", fenced(q["comment"], MAX_COMMENT_CHARS), ""]
+            out += [_("Comment:"), "", fenced(_comment(q["comment"]), MAX_COMMENT_CHARS), ""]
     return out
 
 
@@ -325,17 +321,25 @@ def _filled(path: Path) -> bool:
 def _environment():  # -> jinja2.Environment
     import jinja2  # an instructor tool: `check` and Gradescope's runner import this module without it
 
-    return jinja2.Environment(
+    from autograder import i18n
+
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("autograder", "templates"),
         autoescape=True,  # answers and names come from submissions
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["_"] = i18n._  # labels in the active language, as the report's
+    return env
 
 
 def question_page(assignment: Assignment, question, rows: list[dict]) -> str:
-    """Every answer to one question, one below the other, with the rubric and sheet lines."""
+    """Every answer to one question, one below the other, with the rubric and sheet lines (in
+    the active language, as the report)."""
+    from autograder.i18n import current, localize
+    from autograder.report import HTML_LANG
+
     entries = []
     for line, row in rows:
         answer: Answer = row["_answer"]
@@ -353,10 +357,14 @@ def question_page(assignment: Assignment, question, rows: list[dict]) -> str:
         _environment()
         .get_template("manual_question.html.j2")
         .render(
-            assignment=assignment,
+            lang=HTML_LANG.get(current(), current()),
+            title=localize(assignment.title, assignment),
             question=question,
-            points=fmt(question.points),
-            rubric=[{"text": r.text, "points": fmt(r.points)} for r in question.rubric],
+            prompt=localize(question.prompt.strip(), assignment),
+            points_text=_points_text(question.points),
+            rubric=[
+                {"text": localize(r.text, assignment), "points_text": _points_text(r.points)} for r in question.rubric
+            ],
             answered=[e for e in entries if e["answered"]],
             unanswered=[e for e in entries if not e["answered"]],
             sheet=SHEET,
@@ -442,12 +450,19 @@ def _load_submissions(out_dir: Path) -> tuple[list[str], list[list[str]], list[_
         table = list(csv.reader(f))
     if not table:
         raise ManualError(f"{gradebook} is empty")
-    header, body = table[0], table[1:]
+    header = table[0]
+    body = [cells for cells in table[1:] if any(c.strip() for c in cells)]  # blank lines an editor left
     for column in ("submission", "score", "max_score", WRITTEN_COLUMN):
         if column not in header:
             if column == WRITTEN_COLUMN:
                 raise ManualError(f"{gradebook} has no written questions (no `{WRITTEN_COLUMN}` column)")
             raise ManualError(f"{gradebook} has no `{column}` column")
+    for cells in body:
+        if len(cells) != len(header):
+            raise ManualError(
+                f"{gradebook}: the row {text.one_line(','.join(cells), 80)!r} has {len(cells)} cell(s), "
+                f"the header {len(header)}: give the gradebook.csv `grade` wrote"
+            )
     submissions = []
     for cells in body:
         name = cells[header.index("submission")]
@@ -479,7 +494,7 @@ def _parse_score(raw: str) -> float | None:
 
 def _parse_rubric(raw: str) -> list[int] | None:
     items = [p for p in re.split(r"[\s,;]+", raw.strip()) if p]
-    if not all(p.isdigit() for p in items):
+    if not all(p.isdecimal() for p in items):  # isdigit() takes '²', which int() refuses
         return None
     return sorted({int(p) for p in items})
 
@@ -587,23 +602,34 @@ def _merged_info(info: dict, marks: dict[str, Mark]) -> dict:
     return {**info, "status": GRADED, "questions": questions}
 
 
-def _merged_results(data: dict, info: dict) -> dict:
-    """results.json with one test per question (replacing earlier ones) and the totals."""
+def _comment(text: str) -> str:
+    """A grader's comment as the student reads it: the sheet's own prefilled one translated."""
+    from autograder.i18n import _
+
+    return _(NO_ANSWER) if text.strip() == NO_ANSWER else text
+
+
+def _merged_results(data: dict, info: dict, assignment: Assignment | None = None) -> dict:
+    """results.json with one test per question (replacing earlier ones) and the totals, its
+    texts in the active language (the rubric's items from `assignment`'s catalogs)."""
+    from autograder.i18n import _, localize
+
     tests = [t for t in data.get("tests", []) if WRITTEN_TAG not in (t.get("tags") or [])]
     auto = info["autograded"]
     for q in info["questions"]:
         met = set(q["rubric_met"])
         lines = [
-            f"{'[x]' if i in met else '[ ]' if met else '-'} {r['text']} ({_plural(r['points'])})"
+            f"{'[x]' if i in met else '[ ]' if met else '-'} {localize(r['text'], assignment)} "
+            f"({_points_text(r['points'])})"
             for i, r in enumerate(q["rubric"], start=1)
         ]
         if q["comment"]:
-            lines += ["", f"Comment: {q['comment']}"]
+            lines += ["", _("Comment: {comment}", comment=_comment(q["comment"]))]
         if not q["answered"]:
-            lines = ["No answer was found in the submission.", *lines]
+            lines = [_("No answer was found in your submission."), *lines]
         tests.append(
             {
-                "name": f"Written question {q['id']}",
+                "name": _("Written question {id}", id=q["id"]),
                 "number": str(len(tests) + 1),
                 "score": q["score"],
                 "max_score": q["points"],
@@ -677,11 +703,11 @@ def _replace_all(files: dict[Path, str]) -> None:
         os.replace(tmp, path)
 
 
-def merge(out_dir: Path, sheet: Path, course: Course) -> MergeReport:
+def merge(out_dir: Path, sheet: Path, course: Course, language: str | None = None) -> MergeReport:
     """Merge a filled sheet (manual.csv, or nbgrader's export of the same) into the gradebook
-    folder `out_dir`: gradebook.csv, every results.json and feedback.md, and report.html."""
-    from autograder import similarity
-    from autograder.report import render_report
+    folder `out_dir`: gradebook.csv, every results.json and feedback.md, and report.html, their
+    texts in `language` (default: autograder.i18n's choice for the assignment, as `grade`'s)."""
+    from autograder import i18n
 
     header, body, submissions = _load_submissions(out_dir)
     if not submissions:
@@ -691,19 +717,28 @@ def merge(out_dir: Path, sheet: Path, course: Course) -> MergeReport:
         raise ManualError(f"{out_dir} holds results of several assignments: {', '.join(sorted(map(str, ids)))}")
     assignment = course.get(ids.pop())
     marks = read_marks(sheet, submissions)
+    with i18n.using(i18n.resolve(language, assignment)):
+        files = _merged_files(out_dir, header, body, submissions, assignment, marks)
+    _replace_all(files)
+    return MergeReport(submissions=len(submissions), questions=len(assignment.questions), written=list(files))
+
+
+def _merged_files(out_dir: Path, header, body, submissions, assignment: Assignment, marks) -> dict[Path, str]:
+    from autograder import similarity
+    from autograder.report import render_report
+
     infos = {s.name: _merged_info(s.info, marks[s.name]) for s in submissions}
     files: dict[Path, str] = {out_dir / "gradebook.csv": _merged_gradebook(header, body, infos)}
     results = []
     for s in submissions:
-        merged = _merged_results(s.data, infos[s.name])
+        merged = _merged_results(s.data, infos[s.name], assignment)
         files[s.folder / "results.json"] = json.dumps(merged, indent=2) + "\n"
         files[s.folder / "feedback.md"] = _merged_feedback(s.feedback, infos[s.name], assignment)
         results.append(result_from_json(assignment, s.name, merged, marks[s.name]))
     files[out_dir / "report.html"] = render_report(
         assignment, results, len(results), False, similarity=similarity.load(out_dir)
     )
-    _replace_all(files)
-    return MergeReport(submissions=len(submissions), questions=len(assignment.questions), written=list(files))
+    return files
 
 
 def result_from_json(assignment: Assignment, name: str, data: dict, marks: dict[str, Mark]):

@@ -111,7 +111,8 @@ def _describe(result, task: str, fresh: bool) -> str:
     lines.append(f"{task}: {fmt_points(score.score)} / {fmt_points(score.max_score)}")
     for t in result.tests:
         if t.test.task == task and t.outcome == FAILED:
-            lines.append(f"- {shown_test_name(result, t.test)} ({fmt_points(t.max_score)} pt): {_('failed')}")
+            points = _(" ({points} pt)", points=fmt_points(t.max_score))  # as feedback.md says it
+            lines.append(f"- {shown_test_name(result, t.test)}{points}: {_('failed')}")
             lines += [f"    {line}" for line in localize(t.message, result.assignment).splitlines()]
     return "\n".join(lines)
 

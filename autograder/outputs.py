@@ -53,7 +53,9 @@ def summary_text(result: SubmissionResult) -> str:
         f"{localize(a.title, a)}: {fmt_points(result.score)} / {fmt_points(result.max_score)} "
         f"({status_label(result.status)})"
     ]
-    lines += [f"- {localize(note, a)}" for note in result.notes]
+    # a note's further lines (an exception's message) are indented: none can pass for a line of
+    # ours, such as the written questions' score that merge-manual finds by its "- " start
+    lines += ["- " + localize(note, a).replace("\n", "\n  ") for note in result.notes]
     not_run = [t for t in result.tests if t.outcome == NOT_RUN]
     if not_run:
         devices = sorted({t.test.device for t in not_run if t.test.device})

@@ -16,11 +16,14 @@ be read counts as no answer. Answers are student text: cleaned and capped (autog
 
 from __future__ import annotations
 
+import codecs
 import json
+import lzma
 import os
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
@@ -37,8 +40,9 @@ MAX_ANSWER_CHARS = 20_000
 MAX_ANSWERS_BYTES = 1 * 2**20
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 SEARCH_DEPTH = 4
+# what a zip member's damaged data raises while it is read (neither an OSError nor a BadZipFile)
+_DAMAGED = (zlib.error, lzma.LZMAError)
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(\S+)")
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -135,8 +139,23 @@ def notebook_cells(assignment: Assignment, make_cell: Callable[[str, str, str, d
 # ------------------------------------------------------------------------------- reading back
 
 
+def _without_comments(raw: str) -> str:
+    """`raw` without its HTML comments (`<!-- ... -->`; an unclosed one is left as it is), in
+    one pass: the regex `<!--.*?-->` rescans the rest of the text from every `<!--` that is not
+    closed, and an answer of a megabyte of them held the grader for minutes."""
+    out, at = [], 0
+    while (start := raw.find("<!--", at)) >= 0:
+        end = raw.find("-->", start + 4)
+        if end < 0:
+            break
+        out.append(raw[at:start])
+        at = end + 3
+    out.append(raw[at:])
+    return "".join(out)
+
+
 def _clean_answer(raw: str) -> str:
-    body = _COMMENT.sub("", raw).strip()
+    body = _without_comments(raw).strip()
     if body == ANSWER_STUB:
         return ""
     return text.clean(body, MAX_ANSWER_CHARS)
@@ -202,6 +221,21 @@ class _Found:
     notebook_origin: str = ""
 
 
+def _decode(data: bytes) -> str:
+    """Text saved as UTF-8, or with a byte order mark as Windows editors save it (UTF-16,
+    "Unicode" in Notepad; UTF-8 with a BOM): read as plain UTF-8 those lost their headings."""
+    for bom, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16's: it starts with the same two bytes
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+    ):
+        if data.startswith(bom):
+            return data.decode(codec, "replace")
+    return data.decode("utf-8", "replace")
+
+
 def _read_file(path: Path, cap: int) -> str | None:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -211,7 +245,7 @@ def _read_file(path: Path, cap: int) -> str | None:
         data = f.read(cap + 1)
     if len(data) > cap:
         return None
-    return data.decode("utf-8", "replace")
+    return _decode(data)
 
 
 def _from_folder(folder: Path, assignment: Assignment, found: _Found) -> None:
@@ -267,7 +301,7 @@ def _from_zip(path: Path, member: str | None, assignment: Assignment, found: _Fo
             if not named or members[named[0]].file_size > cap:
                 continue
             with archive.open(members[named[0]]) as f:
-                content = f.read(cap + 1)[:cap].decode("utf-8", "replace")
+                content = _decode(f.read(cap + 1)[:cap])
             if kind == ANSWERS_FILE:
                 found.answers_md, found.answers_origin = content, named[0]
             else:
@@ -291,7 +325,7 @@ def collect(assignment: Assignment, path: Path, member: str | None = None) -> li
             found.answers_md, found.answers_origin = _read_file(path, MAX_ANSWERS_BYTES), path.name
         elif stat.S_ISREG(mode) and path.name.endswith(".ipynb"):
             found.notebook, found.notebook_origin = _read_file(path, MAX_NOTEBOOK_BYTES), path.name
-    except (OSError, ValueError, EOFError, NotImplementedError, RuntimeError, zipfile.BadZipFile):
+    except (OSError, ValueError, EOFError, NotImplementedError, RuntimeError, zipfile.BadZipFile, *_DAMAGED):
         pass
     from_md = parse_answers_md(found.answers_md, assignment) if found.answers_md else {}
     from_notebook: dict[str, str] = {}

@@ -106,7 +106,7 @@ def regions(source: str, assignment: Assignment) -> list[tuple[int, str]]:
     owner = {name: task.id for task in assignment.tasks for name in task.names}
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # nested past the parser's limits
         return [(0, OTHER)]
     line_starts = list(itertools.accumulate((len(line) for line in source.splitlines(keepends=True)), initial=0))
     bounds = [(0, OTHER)]
@@ -327,21 +327,27 @@ def reference_source(assignment: Assignment) -> str | None:
     return solution.read_text(encoding="utf-8") if solution.is_file() else None
 
 
-def compare_class(assignment: Assignment, sources: dict[str, str]) -> tuple[list[Pair], Comparer, dict]:
+def compare_class(
+    assignment: Assignment, sources: dict[str, str], raws: dict[str, _Raw] | None = None
+) -> tuple[list[Pair], Comparer, dict]:
     """Every pair of `sources` (name -> module source) compared, a submission left as the
-    template (nothing of its own) left out; the comparer, and the documents by name."""
+    template (nothing of its own) left out; the comparer, and the documents by name. `raws`:
+    sources fingerprinted already (by a `Gatherer`), by name."""
     comparer = Comparer(assignment, template_source(assignment), reference_source(assignment))
-    raws = {name: comparer.raw(source) for name, source in sorted(sources.items())}
+    done = raws or {}
+    raws = {name: done.get(name) or comparer.raw(source) for name, source in sorted(sources.items())}
     comparer.ignore(comparer.common_code(list(raws.values())))  # the class's common code
     documents = {name: comparer.document(name, raw) for name, raw in raws.items()}
     comparable = [d for d in documents.values() if d.hashes]
     return [comparer.compare(a, b) for a, b in itertools.combinations(comparable, 2)], comparer, documents
 
 
-def compare_all(assignment: Assignment, sources: dict[str, str]) -> tuple[Similarity, dict]:
+def compare_all(
+    assignment: Assignment, sources: dict[str, str], raws: dict[str, _Raw] | None = None
+) -> tuple[Similarity, dict]:
     """The pairs worth listing (flagged, or at least LISTED alike), most similar first; and
     what made them (the comparer and the documents)."""
-    pairs, comparer, documents = compare_class(assignment, sources)
+    pairs, comparer, documents = compare_class(assignment, sources, raws)
     listed = sorted(
         (p for p in pairs if p.flagged or p.similarity >= LISTED),
         key=lambda p: (-p.similarity, p.first, p.second),
@@ -350,15 +356,24 @@ def compare_all(assignment: Assignment, sources: dict[str, str]) -> tuple[Simila
     return Similarity(compared=compared, pairs=listed), {"comparer": comparer, "documents": documents}
 
 
-def _page_name(pair: Pair) -> str:
-    return f"{PAGES_DIR}/{pair.first}--{pair.second}.html"
+def _page_name(pair: Pair, taken: set[str]) -> str:
+    """`similarity/<first>--<second>.html`, numbered when another pair's names make the same
+    one (`a--b` with `c`, `a` with `b--c`): each flagged pair has a page of its own."""
+    name, n = f"{PAGES_DIR}/{pair.first}--{pair.second}.html", 1
+    while name in taken:
+        n += 1
+        name = f"{PAGES_DIR}/{pair.first}--{pair.second}~{n}.html"
+    taken.add(name)
+    return name
 
 
-def write(out_dir: Path, assignment: Assignment, sources: dict[str, str]) -> Similarity:
+def write(
+    out_dir: Path, assignment: Assignment, sources: dict[str, str], raws: dict[str, _Raw] | None = None
+) -> Similarity:
     """DIR/similarity.csv, and DIR/similarity/<first>--<second>.html for each flagged pair."""
     from autograder.outputs import atomic_write
 
-    found, state = compare_all(assignment, sources)
+    found, state = compare_all(assignment, sources, raws)
     comparer, documents = state["comparer"], state["documents"]
     import jinja2  # an instructor tool, like copydetect: imported only where a batch compares
     from markupsafe import Markup
@@ -370,7 +385,7 @@ def write(out_dir: Path, assignment: Assignment, sources: dict[str, str]) -> Sim
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    pairs = []
+    pairs, taken = [], set()
     for number, pair in enumerate(found.pairs):
         if pair.flagged and number < MAX_PAGES:
             left, right, left_share, right_share = comparer.marked(documents[pair.first], documents[pair.second])
@@ -384,7 +399,7 @@ def write(out_dir: Path, assignment: Assignment, sources: dict[str, str]) -> Sim
                 right_share=right_share,
                 threshold=THRESHOLD,
             )
-            pair = Pair(**{**pair.__dict__, "view": _page_name(pair)})
+            pair = Pair(**{**pair.__dict__, "view": _page_name(pair, taken)})
             atomic_write(out_dir / pair.view, page)
         pairs.append(pair)
     found.pairs = pairs
@@ -460,3 +475,121 @@ def report_section(found: Similarity | None) -> dict | None:
         "floor": percent(LISTED),
         "csv": CSV_FILE,
     }
+
+
+# ------------------------------------------------------------------- beside the grading
+
+
+class Gatherer:
+    """A batch's similarity check, done beside its grading: a process forked when the batch
+    starts fingerprints each submission as its result comes in (tokenizing is most of what the
+    check costs, and copydetect's import most of the rest), so that what is left once the last
+    submission is graded is comparing the fingerprints and writing the pages.
+
+    Where fork is not safe (macOS, Windows), or when that process fails, `finish` runs the
+    whole check here, as `write` does: the result is the same either way."""
+
+    def __init__(self, out_dir: Path, assignment: Assignment, language: str) -> None:
+        import multiprocessing
+        import sys
+
+        self.out_dir, self.assignment, self.language = out_dir, assignment, language
+        self.sources: dict[str, str] = {}
+        self.process = self.connection = None
+        self.checked_by = ""  # after `finish`: "gatherer" or "batch", whichever process compared
+        if sys.platform.startswith("linux"):
+            try:
+                context = multiprocessing.get_context("fork")
+                self.connection, theirs = context.Pipe()
+                self.process = context.Process(
+                    target=_gather, args=(theirs, out_dir, assignment, language), daemon=True
+                )
+                self.process.start()
+                theirs.close()
+            except OSError:
+                self.process = self.connection = None
+
+    def add(self, name: str, source: str) -> None:
+        self.sources[name] = source
+        if self.connection is not None:
+            try:
+                self.connection.send((name, source))
+            except OSError:  # it is gone: `finish` does the work
+                self.close()
+
+    def finish(self) -> Similarity:
+        """DIR/similarity.csv and the flagged pairs' pages (see `write`), in the gatherer's
+        process when it is there, else here."""
+        from autograder import i18n
+
+        if self.connection is not None:
+            try:
+                self.connection.send(None)  # that was all
+                answer = self.connection.recv()
+                if isinstance(answer, Similarity):
+                    self.checked_by = "gatherer"
+                    return answer
+            except (OSError, EOFError):
+                pass
+            finally:
+                self.close()
+        self.checked_by = "batch"
+        with i18n.using(self.language):
+            return write(self.out_dir, self.assignment, self.sources)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+        if self.process is not None:
+            self.process.join(timeout=5)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
+            self.process = None
+
+
+def _gather(connection, out_dir: Path, assignment: Assignment, language: str) -> None:
+    """The gatherer's process: fingerprint each source sent, and on `None` compare them all,
+    write the CSV and the pages, and answer with the Similarity (or with None on an error: the
+    batch then runs the check itself, and sees the error there)."""
+    import queue
+    import signal
+    import threading
+
+    from autograder import i18n
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C ends the grading, not the check after it
+    received: queue.SimpleQueue = queue.SimpleQueue()
+
+    def receive() -> None:  # never blocks the batch's sends while a large source is tokenized
+        try:
+            while True:
+                message = connection.recv()
+                received.put(message)
+                if message is None:
+                    return
+        except (OSError, EOFError):
+            received.put(EOFError)
+
+    threading.Thread(target=receive, daemon=True).start()
+    sources: dict[str, str] = {}
+    raws: dict[str, _Raw] = {}
+    while True:
+        message = received.get()
+        if message is EOFError:  # the batch is gone
+            return
+        if message is None:
+            break
+        name, source = message
+        sources[name] = source
+        try:
+            raws[name] = _raw(source, assignment)
+        except Exception:  # the batch's own run of the check will meet it, and say so
+            pass
+    try:
+        with i18n.using(language):
+            answer = write(out_dir, assignment, sources, raws)
+    except Exception:
+        answer = None
+    connection.send(answer)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import lzma
 import os
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable
@@ -25,6 +27,8 @@ from autograder.i18n import N_
 from autograder.notebooks import LineMap, NotebookError, notebook_module
 from autograder.sandbox.client import Submission
 
+# what reading a damaged member of a zip raises (a CRC or a compressed stream that does not decode)
+DAMAGED = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError)
 MAX_SOURCE_BYTES = 1 * 2**20
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_ZIP_MEMBERS = 2000
@@ -116,7 +120,12 @@ def _from_bytes(assignment: Assignment, filename: str, data: bytes, origin: str,
         # the sandbox's host takes requests of bounded size, and a module file is capped too.
         if len(made.source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
             raise StagingError(
-                BAD_ARCHIVE, f"the code cells of {shown} hold more than {MAX_SOURCE_BYTES // 2**20} MB of code"
+                BAD_ARCHIVE,
+                N_(
+                    "the code cells of {name} hold more than {limit} MB of code",
+                    name=shown,
+                    limit=MAX_SOURCE_BYTES // 2**20,
+                ),
             )
         return Staged(_submission(assignment, made.source), origin, made.notes, made.lines)
     return Staged(_submission(assignment, _decode(data, shown)), origin)
@@ -131,7 +140,7 @@ def stage(path: Path, assignment: Assignment, member: str | None = None, files: 
     try:
         mode = os.lstat(path).st_mode
     except OSError:
-        raise StagingError(MISSING_FILE, f"{path} does not exist") from None
+        raise StagingError(MISSING_FILE, N_("{path} does not exist", path=path)) from None
     if stat.S_ISREG(mode) and path.name.lower().endswith(".zip"):
         return _stage_zip(path, assignment, member, files)
     if stat.S_ISDIR(mode) or (path.is_dir() and path.is_symlink()):
@@ -150,7 +159,9 @@ def stage(path: Path, assignment: Assignment, member: str | None = None, files: 
                 note = N_("{name} was graded as {kind} (the file given for this submission).", name=name, kind=kind)
             staged.notes.insert(0, note)
         return staged
-    raise StagingError(MISSING_FILE, f"{path.name} is neither a folder, a zip, nor {assignment.module}")
+    raise StagingError(
+        MISSING_FILE, N_("{name} is neither a folder, a zip, nor {module}", name=path.name, module=assignment.module)
+    )
 
 
 def from_source(
@@ -167,11 +178,12 @@ def read_candidate(assignment: Assignment, path: Path) -> str:
     return _from_bytes(assignment, kind, _read_capped(path, kind), path.name, path.name).submission.source
 
 
-def _choose(assignment: Assignment, found: list[tuple[str, str, str, Callable[[], bytes], str]], where: str) -> Staged:
+def _choose(
+    assignment: Assignment, found: list[tuple[str, str, str, Callable[[], bytes], str]], where: str | None
+) -> Staged:
     """Stage each file found (relative name, how it was recognised, graded-as name, reader,
     origin) and keep the one the student worked in, with notes saying which file was graded
-    and why. `where` begins the sentence saying that none is the module ("the submission
-    has", "x.zip holds")."""
+    and why. `where` is the zip they are in (None: the submission's folder)."""
     staged: list[Staged | StagingError] = []
     for name, _, kind, read, origin in found:
         try:
@@ -188,11 +200,25 @@ def _choose(assignment: Assignment, found: list[tuple[str, str, str, Callable[[]
     if len(keep) < len(found):
         if not keep:
             names = ", ".join(name for name, *_ in found)
-            raise StagingError(
-                MISSING_FILE,
-                f"{where} no {assignment.module} (or {assignment.notebook}); the only code there, {names}, "
-                f"defines none of {', '.join(sorted(task_names))}",
+            fields = dict(
+                where=where,
+                module=assignment.module,
+                notebook=assignment.notebook,
+                names=names,
+                tasks=", ".join(sorted(task_names)),
             )
+            if where is None:
+                message = N_(
+                    "the submission has no {module} (or {notebook}); the only code there, {names}, "
+                    "defines none of {tasks}",
+                    **fields,
+                )
+            else:
+                message = N_(
+                    "{where} holds no {module} (or {notebook}); the only code there, {names}, defines none of {tasks}",
+                    **fields,
+                )
+            raise StagingError(MISSING_FILE, message)
         found, staged = [found[i] for i in keep], [staged[i] for i in keep]
     # each file by its own name, or by its path where two share a name
     short = len({PurePosixPath(n).name for n, *_ in found}) == len(found)
@@ -206,7 +232,7 @@ def _choose(assignment: Assignment, found: list[tuple[str, str, str, Callable[[]
     chosen, (name, how, kind, _, _) = staged[choice.index], found[choice.index]
     if isinstance(chosen, StagingError):
         if choice.reason:
-            raise StagingError(chosen.status, f"{chosen.message} ({choice.reason})")
+            raise StagingError(chosen.status, N_("{message} ({reason})", message=chosen.message, reason=choice.reason))
         raise chosen
     renamed = choosing.how_named(name, kind, how)
     chosen.notes[:0] = [n for n in (renamed, choice.reason) if n]
@@ -220,17 +246,19 @@ def _read_capped(path: Path, kind: str | None = None) -> bytes:
         fd = os.open(path, flags)
     except OSError as exc:
         raise StagingError(
-            BAD_ARCHIVE, f"{path.name} cannot be opened ({exc.strerror}); links are not accepted"
+            BAD_ARCHIVE,
+            N_("{name} cannot be opened ({error}); links are not accepted", name=path.name, error=exc.strerror),
         ) from None
     with os.fdopen(fd, "rb") as f:
         data = f.read(cap + 1)
     if len(data) > cap:
-        raise StagingError(BAD_ARCHIVE, f"{path.name} is larger than {cap // 2**20} MB")
+        raise StagingError(BAD_ARCHIVE, N_("{name} is larger than {limit} MB", name=path.name, limit=cap // 2**20))
     return data
 
 
-def _unclear(exc: Unclear, where: str) -> StagingError:
-    return StagingError(BAD_ARCHIVE if exc.several else MISSING_FILE, f"{where} {exc.message}")
+def _unclear(exc: Unclear, where: str | None) -> StagingError:
+    """What the files leave unclear, of the submission's folder (`where` None) or of a zip."""
+    return StagingError(BAD_ARCHIVE if exc.several else MISSING_FILE, exc.said(where))
 
 
 def _stage_folder(folder: Path, assignment: Assignment, files: ModuleFiles) -> Staged:
@@ -253,10 +281,10 @@ def _stage_folder(folder: Path, assignment: Assignment, files: ModuleFiles) -> S
     except Unclear as exc:
         if not exc.several and len(zips) == 1:
             return _stage_zip(zips[0], assignment, None, files)
-        raise _unclear(exc, "the submission has") from None
+        raise _unclear(exc, None) from None
     for name, _ in picked:
         if os.path.islink(found[name]):
-            raise StagingError(BAD_ARCHIVE, f"{name} is a link; submit the file itself")
+            raise StagingError(BAD_ARCHIVE, N_("{name} is a link; submit the file itself", name=name))
 
     def reader(path: Path, kind: str) -> Callable[[], bytes]:
         return lambda: _read_capped(path, kind)
@@ -264,7 +292,7 @@ def _stage_folder(folder: Path, assignment: Assignment, files: ModuleFiles) -> S
     staged = _choose(
         assignment,
         [(n, how, files.kind(n), reader(found[n], files.kind(n)), n) for n, how in picked],
-        "the submission has",
+        None,
     )
     chosen = Path(staged.origin)
     if chosen.parent != Path("."):
@@ -276,19 +304,25 @@ def check_member(info: zipfile.ZipInfo) -> str:
     """The member's normalized name; raises StagingError for names and kinds we refuse."""
     name = info.filename
     if any(ord(c) < 32 for c in name):
-        raise StagingError(BAD_ARCHIVE, f"the zip holds a file name with control characters: {name!r:.80}")
+        raise StagingError(
+            BAD_ARCHIVE, N_("the zip holds a file name with control characters: {name!r:.80}", name=name)
+        )
     normalized = name.replace("\\", "/")
     path = PurePosixPath(normalized)
     if normalized.startswith("/") or re.match(r"^[A-Za-z]:", normalized):
-        raise StagingError(BAD_ARCHIVE, f"the zip holds an absolute path: {name!r:.80}")
+        raise StagingError(BAD_ARCHIVE, N_("the zip holds an absolute path: {name!r:.80}", name=name))
     if ".." in path.parts:
-        raise StagingError(BAD_ARCHIVE, f"the zip holds a path that climbs out of its folder: {name!r:.80}")
+        raise StagingError(
+            BAD_ARCHIVE, N_("the zip holds a path that climbs out of its folder: {name!r:.80}", name=name)
+        )
     if stat.S_ISLNK(info.external_attr >> 16):
-        raise StagingError(BAD_ARCHIVE, f"the zip holds a link: {name!r:.80}")
+        raise StagingError(BAD_ARCHIVE, N_("the zip holds a link: {name!r:.80}", name=name))
     if info.file_size > MAX_ZIP_TOTAL_BYTES or (
         info.compress_size and info.file_size > 2**20 and info.file_size / info.compress_size > MAX_ZIP_RATIO
     ):
-        raise StagingError(BAD_ARCHIVE, f"the zip holds an implausibly large file: {name!r:.80} (a zip bomb?)")
+        raise StagingError(
+            BAD_ARCHIVE, N_("the zip holds an implausibly large file: {name!r:.80} (a zip bomb?)", name=name)
+        )
     return normalized
 
 
@@ -299,21 +333,28 @@ def _stage_zip(
     try:
         archive = zipfile.ZipFile(path)
     except UnicodeDecodeError:  # before ValueError, of which it is a kind
-        raise StagingError(BAD_ARCHIVE, f"{path.name} holds file names that are not valid UTF-8") from None
+        raise StagingError(
+            BAD_ARCHIVE, N_("{name} holds file names that are not valid UTF-8", name=path.name)
+        ) from None
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise StagingError(BAD_ARCHIVE, f"{path.name} is not a valid zip file ({exc})") from None
+        raise StagingError(
+            BAD_ARCHIVE, N_("{name} is not a valid zip file ({error})", name=path.name, error=exc)
+        ) from None
     with archive:
         infos = archive.infolist()
         if member is not None:  # one submission's folder of an export: the caps apply to it alone
             infos = [i for i in infos if i.filename.replace("\\", "/").startswith(member)]
             if not infos:
-                raise StagingError(MISSING_FILE, f"{member.rstrip('/')} holds no files")
+                raise StagingError(MISSING_FILE, N_("{name} holds no files", name=member.rstrip("/")))
         if not infos:
-            raise StagingError(BAD_ARCHIVE, f"{path.name} is empty")
+            raise StagingError(BAD_ARCHIVE, N_("{name} is empty", name=path.name))
         if len(infos) > MAX_ZIP_MEMBERS:
-            raise StagingError(BAD_ARCHIVE, f"{path.name} holds more than {MAX_ZIP_MEMBERS} files")
+            raise StagingError(BAD_ARCHIVE, N_("{name} holds more than {n} files", name=path.name, n=MAX_ZIP_MEMBERS))
         if sum(i.file_size for i in infos) > MAX_ZIP_TOTAL_BYTES:
-            raise StagingError(BAD_ARCHIVE, f"{path.name} unpacks to more than {MAX_ZIP_TOTAL_BYTES // 2**20} MB")
+            raise StagingError(
+                BAD_ARCHIVE,
+                N_("{name} unpacks to more than {limit} MB", name=path.name, limit=MAX_ZIP_TOTAL_BYTES // 2**20),
+            )
         members = {}
         for info in infos:
             name = check_member(info)[len(member or "") :]
@@ -326,26 +367,31 @@ def _stage_zip(
         try:
             picked = files.candidates([n for n in members if n != MANIFEST])
         except Unclear as exc:
-            raise _unclear(exc, f"{where} holds") from None
+            raise _unclear(exc, where) from None
 
         def reader(name: str, kind: str) -> Callable[[], bytes]:
             def read() -> bytes:
                 info = members[name]
                 cap = MAX_NOTEBOOK_BYTES if kind.endswith(".ipynb") else MAX_SOURCE_BYTES
                 if info.file_size > cap:
-                    raise StagingError(BAD_ARCHIVE, f"{name} is larger than {cap // 2**20} MB")
+                    raise StagingError(
+                        BAD_ARCHIVE, N_("{name} is larger than {limit} MB", name=name, limit=cap // 2**20)
+                    )
                 try:
                     with archive.open(info) as f:
                         return f.read(cap + 1)
-                except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError) as exc:
-                    raise StagingError(BAD_ARCHIVE, f"{name} cannot be read from {path.name} ({exc})") from None
+                except DAMAGED + (NotImplementedError, RuntimeError) as exc:
+                    raise StagingError(
+                        BAD_ARCHIVE,
+                        N_("{name} cannot be read from {zip} ({error})", name=name, zip=path.name, error=exc),
+                    ) from None
 
             return read
 
         staged = _choose(
             assignment,
             [(n, how, files.kind(n), reader(n, files.kind(n)), f"{path.name}:{member or ''}{n}") for n, how in picked],
-            f"{where} holds",
+            where,
         )
         staged.notes = notes + staged.notes
         return staged

@@ -58,7 +58,9 @@ def clean(value: object, limit: int = MAX_MESSAGE_CHARS) -> str:
     text = _BIDI.sub("\ufffd", text)
     text = _CONTROLS.sub("\ufffd", text)
     if len(text) > limit or original > keep:
-        return text[:limit] + f" [… {max(len(text), original) - limit} more characters left out …]"
+        from autograder.i18n import LEFT_OUT  # translated where it is shown, wherever it stands
+
+        return text[:limit] + " " + LEFT_OUT.format(n=max(len(text), original) - limit)
     return text
 
 

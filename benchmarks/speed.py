@@ -273,10 +273,9 @@ def main() -> None:
     print()
     small = [g for g in figures["grade"] if g["count"] == smallest and g["format"] == "py"]
     auto = next(g for g in small if g["workers"] == "auto")
-    goals = [
-        (f"{smallest} submissions in all <= 1.5 x import torch", auto["over_import"], 1.5),
-        ("check <= 1 x import torch", check / unit, 1.0),
-    ]
+    goals = [("check <= 1 x import torch", check / unit, 1.0)]
+    if smallest <= 20:  # the goal is of a small class: 20 submissions (fewer is easier still)
+        goals.insert(0, (f"{smallest} submissions in all <= 1.5 x import torch", auto["over_import"], 1.5))
     for g in figures["grade"]:
         if g["count"] >= 400 and g["workers"] == "auto":
             text = f"per submission at {g['count']} (.{g['format']}) <= 0.03 x import torch"

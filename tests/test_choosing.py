@@ -362,3 +362,14 @@ def test_submit_packs_the_work_and_warns_about_the_stub(student):
     warning = " ".join(stub.output.split())
     assert f"you are submitting {BLOCKS.module}, but {BLOCKS.notebook} beside it holds more of your work" in warning
     assert f"blockgrade submit blocks --file {BLOCKS.notebook}" in warning
+
+
+def test_a_module_nested_past_the_parsers_limits_is_weighed_as_nothing_written():
+    """Code the parser cannot hold (an expression nested a hundred thousand deep) is the
+    sandbox's to report when it runs it; choosing between it and another file must not fail."""
+    solution = (BLOCKS.solution_dir / BLOCKS.module).read_text(encoding="utf-8")
+    deep = solution + "\nzz = a" + ".b" * 100_000 + "\n"
+    assert progress(BLOCKS, deep).written == ()
+    stub = (REPO / "student_template" / "01-blocks" / "blocks.py").read_text(encoding="utf-8")
+    choice = choose(BLOCKS, [Candidate("blocks.py", deep), Candidate("blocks.ipynb", stub)])
+    assert choice.index == 0 and "blocks.py" in choice.reason  # unreadable to us, but changed: not the stub

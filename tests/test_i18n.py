@@ -691,3 +691,30 @@ def test_a_fresh_install_translates_editable_and_not(tmp_path):
         path, status, hint = out.stdout.splitlines()
         assert path.startswith(str(where)) and status == translated("zh", "graded") != "graded"
         assert hint == translated("zh", "Hint: {hint}", hint="x")
+
+
+@pytest.mark.parametrize("language", ["es", "zh"])
+def test_a_message_of_many_colons_costs_a_bounded_number_of_readings(language):
+    """A student's exception message is translated around (`Your code raised ValueError: ...`);
+    one made of hundreds of `: ` must not make the grader read it colons ** depth times (the
+    batch translates in its own process, with no time limit: it would stall the class)."""
+    localizer = i18n.localizer(course_at(REPO).get("blocks"), language)
+    readings = []
+    whole = localizer._whole
+
+    def counted(text, depth):
+        readings.append(text)
+        return whole(text, depth)
+
+    localizer._whole = counted
+    try:
+        hostile = "Your code raised ValueError: " + "a b: " * 800
+        translated = localizer(hostile)
+        readings_of_hostile = len(readings)
+        readings.clear()
+        honest = localizer("Your code raised ValueError: a b")
+    finally:
+        del localizer._whole
+    assert readings_of_hostile <= (i18n.MAX_SPLITS + 1) ** i18n.MAX_DEPTH
+    assert "a b: a b" in translated and not translated.startswith("Your code raised")
+    assert translated.split("ValueError")[0] == honest.split("ValueError")[0]  # the same reading

@@ -198,3 +198,41 @@ def test_probes_and_judges_import_helpers_beside_them_per_suite(tmp_path):
         outcomes[suite] = (result.score, [t.message for t in result.tests])
     assert outcomes["visible"][0] == 2, outcomes
     assert outcomes["hidden"][0] == 0 and "below 0.5" in outcomes["hidden"][1][0], outcomes
+
+
+@pytest.mark.parametrize(
+    "parameter, says",
+    [("reportd", "did you mean 'reported'?"), ("nothing_like_it", "the probes are: reported")],
+)
+def test_a_judge_parameter_that_names_no_probe_is_refused_when_the_suite_loads(tmp_path, parameter, says):
+    """A misspelled probe name in a judge's parameters would fail every submission's check of
+    it at run time (pytest's FixtureLookupError, shown to students); the suite refuses it
+    when it loads instead, naming the judge and the closest probe, and `grade` stops before
+    grading anyone."""
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+    from autograder.judge_runner import ConfigurationError, JudgeSuite
+
+    suite = tmp_path / "assignments" / "01-tiny" / "tests" / "hidden"
+    suite.mkdir(parents=True)
+    (tmp_path / "assignments" / "01-tiny" / "assignment.toml").write_text(TOML)
+    (tmp_path / "assignments" / "01-tiny" / "README.md").write_text("# Tiny\n")
+    (suite / "probes.py").write_text(PROBES)
+    (suite / "test_tiny.py").write_text(
+        JUDGES.replace("def test_size(reported):", f"def test_size({parameter}):").replace(
+            'unwrap(reported["n"]', f'unwrap({parameter}["n"]'
+        )
+    )
+    assignment = course_at(tmp_path).get("tiny")
+    with pytest.raises(ConfigurationError) as raised:
+        JudgeSuite(assignment, "hidden")
+    assert "test_size" in str(raised.value) and repr(parameter) in str(raised.value) and says in str(raised.value)
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "tiny.py").write_text(SUBMISSIONS["honest"])
+    out = tmp_path / "graded"
+    result = CliRunner().invoke(
+        main, ["grade", "--root", str(tmp_path), "--assignment", "tiny", "--out", str(out), str(tmp_path / "alice")]
+    )
+    assert result.exit_code == 2 and says in result.output and "Traceback" not in result.output, result.output
+    assert not (out / "alice" / "results.json").exists()

@@ -239,6 +239,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
         (lambda t: t[0].update(score="lots", rubric=""), "score 'lots' for ada / plain-list is not a number"),
         (lambda t: t[0].update(score="", rubric=""), "no score for ada / plain-list"),
         (lambda t: t[0].update(score="", rubric="1 7"), "must list item numbers from 1 to 3"),
+        # a digit str.isdigit accepts and int() refuses (a superscript two)
+        (lambda t: t[0].update(score="", rubric="1 \u00b2"), "must list item numbers from 1 to 3"),
         (lambda t: t.append(dict(t[1])), "is given a second time"),
         (lambda t: t.pop(1), "no row for 1 answer(s): ben / plain-list"),
     ],
@@ -267,6 +269,21 @@ def test_bad_folders_and_sheets_are_clear_errors(out, tmp_path):
     for args, message in cases:
         result = blockgrade("merge-manual", *args)
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_gradebook_saved_with_blank_lines_merges_and_a_cut_row_is_a_clear_error(out):
+    """An editor or spreadsheet may leave a blank line at the end of gradebook.csv, or cut a row."""
+    fill(out / "manual.csv")
+    with open(out / "gradebook.csv", "a", encoding="utf-8") as f:
+        f.write("\n,,\n")
+    result = blockgrade("merge-manual", out, out / "manual.csv")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all(r["written"] == "graded" for r in rows(out / "gradebook.csv"))
+    lines = (out / "gradebook.csv").read_text(encoding="utf-8").splitlines()
+    (out / "gradebook.csv").write_text("\n".join([*lines[:-1], lines[-1].split(",")[0]]) + "\n", encoding="utf-8")
+    result = blockgrade("merge-manual", out, out / "manual.csv")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert "has 1 cell(s)" in result.stderr, result.stderr
 
 
 def test_a_filled_sheet_is_never_overwritten_by_grading_again(out):

@@ -294,3 +294,17 @@ def test_forked_workers_share_the_preloaded_memory(host):
     result = run(host, textwrap.dedent(source), processes=16)
     assert status(result) == "ok", result.outcomes[("first", None)].error
     assert result.outcomes[("first", None)].data == "done"
+
+
+def test_each_run_is_pid_1_of_a_namespace_of_its_own_with_a_uid_of_its_own(host):
+    """Root mode forks each child straight into a fresh PID namespace (namespaces.fork_child);
+    user mode forks once more inside. Either way the probes run as PID 1 of a namespace of
+    their own, and in root mode each child runs as a uid no other child has."""
+    if host.sandbox == "basic":
+        pytest.skip("the basic sandbox has no namespaces")
+    source = "import os\ndef f(): return [os.getpid(), os.getppid(), os.getuid()]\ndef g(): return 1\n"
+    seen = [run(host, source).outcomes[("first", None)].data for _ in range(3)]
+    assert [(pid, parent) for pid, parent, _ in seen] == [(1, 0)] * 3
+    if host.sandbox == "root":
+        uids = [uid for _, _, uid in seen]
+        assert len(set(uids)) == 3 and min(uids) >= 200_000, uids

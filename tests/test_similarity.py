@@ -107,3 +107,29 @@ def test_a_class_of_two_identical_submissions_is_flagged_and_the_same_twice():
     first, _ = compare_all(BLOCKS, {"x": source, "y": source})
     again, _ = compare_all(BLOCKS, {"x": source, "y": source})
     assert [p.flagged for p in first.pairs] == [True] and first.pairs == again.pairs
+
+
+def _pages(folder):
+    return {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*.*"))}
+
+
+@pytest.mark.parametrize("gatherer_lost", [False, True], ids=["beside the grading", "gatherer lost"])
+def test_the_check_beside_the_grading_finds_what_the_check_at_the_end_finds(tmp_path, gatherer_lost):
+    """A batch's Gatherer fingerprints in a process of its own as results come in; when that
+    process is lost, the batch runs the whole check itself. Either way: the same pairs, the
+    same CSV and the same pages as `similarity.write` of the same sources."""
+    klass = similarity_cases.classes([BLOCKS], seed=0)[0]
+    expected = similarity.write(tmp_path / "at-the-end", BLOCKS, klass.sources)
+    assert expected.flagged  # the class has copies: pages are compared too
+    gatherer = similarity.Gatherer(tmp_path / "beside", BLOCKS, "en")
+    try:
+        for name, source in klass.sources.items():
+            gatherer.add(name, source)
+        if gatherer_lost:
+            gatherer.process.kill()
+        found = gatherer.finish()
+    finally:
+        gatherer.close()
+    assert gatherer.checked_by == ("batch" if gatherer_lost else "gatherer")
+    assert found.pairs == expected.pairs and found.compared == expected.compared
+    assert _pages(tmp_path / "beside") == _pages(tmp_path / "at-the-end")

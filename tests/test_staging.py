@@ -266,3 +266,18 @@ def test_a_manifest_nested_too_deeply_is_ignored(tmp_path, blocks):
 )
 def test_safe_names(raw, name):
     assert safe_name(raw) == name
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_LZMA], ids=["deflate", "lzma"])
+def test_a_damaged_member_is_a_bad_archive_not_the_graders_failure(tmp_path, blocks, method):
+    """A zip whose directory reads but whose module's compressed data does not decode: the
+    student's archive is damaged (they can zip it again), not an internal error of ours."""
+    path = tmp_path / "damaged.zip"
+    source = ("# " + "some words of a comment " * 200 + "\n") * 20 + SOURCE
+    with zipfile.ZipFile(path, "w", compression=method) as archive:
+        archive.writestr("blocks.py", source)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"blocks.py") + len("blocks.py") + 40  # inside the compressed stream
+    data[start : start + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+    assert "blocks.py cannot be read from damaged.zip" in refused(path, blocks, BAD_ARCHIVE)

@@ -7,13 +7,14 @@ only through frames on `data_fd` (see `protocol` and `wire`); its stdout and std
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
 import sys
 import time
 
-from autograder import standin, wire
+from autograder import frames, standin, wire
 from autograder.probing import StudentFiles, build_given, describe_exception
 from autograder.sandbox import isolation, namespaces, protocol
 from autograder.sandbox.loader import load_module
@@ -32,6 +33,18 @@ def _close_other_fds(keep: set[int]) -> None:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _await_request(go: int) -> tuple[dict, list[list]]:
+    """In a child forked ahead of its request, its sandbox built: the request (its frame
+    exactly as the grader sent it), or an exit when the host lets it go unused. The pipe is
+    closed before anything of the request runs."""
+    with os.fdopen(go, "rb") as stream:
+        frame = frames.read_frame(stream, protocol.MAX_REQUEST_BYTES)
+    if frame is None:
+        os._exit(0)
+    request = json.loads(frame)
+    return request, [list(job) for job in request["jobs"]]
 
 
 def _stop_tracing() -> None:
@@ -53,32 +66,44 @@ def _seed(seed: int) -> None:
 
 
 def run(
-    request: dict, jobs: list[list], probes: dict, workdir: str, data_fd: int, output_fd: int, nonce: str, plan=None
+    request: dict | None,
+    jobs: list[list] | None,
+    probes: dict,
+    workdir: str,
+    data_fd: int,
+    output_fd: int,
+    nonce: str,
+    plan=None,
+    go_fd: int = -1,
 ) -> None:
     """Entry point in the freshly forked child. Never returns.
 
     With a namespace `plan` the child first moves into namespaces of its own and a root of
-    its own (see `namespaces`); without one it works in `workdir` under rlimits only.
+    its own (see `namespaces`); without one it works in `workdir` under rlimits only. A child
+    forked ahead of its request (`request` None) does all that first, then reads the request
+    from `go_fd` (see `_await_request`): its limits and the student's code come after.
     """
     code = EXIT_INTERNAL
     try:
+        isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)  # first: a spare may wait long
         isolation.GUARDS.join()  # into its own memory cgroup, where the host made one
         os.setsid()  # its own process group: the host kills it and everything it starts at once
-        isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         data_fd = protocol.high_fd(data_fd)  # not at a descriptor student code could guess
-        _close_other_fds({0, 1, 2, data_fd})
+        _close_other_fds({0, 1, 2, data_fd, go_fd})
         sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
         sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
         sys.stdin = open(0, "r", closefd=False)
 
-        limits = request["limits"]
         if plan is not None:
             plan = namespaces.enter(plan)  # from here on: PID 1 of new namespaces, a uid of its own
             workdir = namespaces.build_root(plan)
+        if request is None:
+            request, jobs = _await_request(go_fd)
+        limits = request["limits"]
         os.chdir(workdir)
         path = os.path.join(workdir, request["filename"])
         with open(path, "w", encoding="utf-8") as f:

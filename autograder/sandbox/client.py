@@ -24,14 +24,13 @@ from autograder import frames, text
 from autograder.catalog import Limits
 from autograder.errors import BlockgradeError
 from autograder.sandbox import isolation
-from autograder.sandbox.protocol import ProbeStatus
+from autograder.sandbox.protocol import MAX_REQUEST_BYTES, ProbeStatus
 
 _BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from autograder.sandbox.host import main; main()"
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 HOST_START_SECONDS = 180.0  # a cold start imports torch from a slow disk
 REPLY_MARGIN_SECONDS = 30.0
 HOST_EXIT_SECONDS = 2.0  # what a host closed while idle may take to end on its own
-MAX_REQUEST_BYTES = 32 * 2**20  # the host's own cap on a request frame (host.MAX_REQUEST_BYTES)
 
 
 class SandboxError(BlockgradeError):

@@ -42,11 +42,10 @@ import traceback
 from autograder import frames
 from autograder.probing import load_probe_modules
 from autograder.sandbox import isolation, namespaces, protocol
-from autograder.sandbox.protocol import ProbeStatus
+from autograder.sandbox.protocol import MAX_REQUEST_BYTES, ProbeStatus
 
 # `child` and `wire` import torch: main() imports them once the sandbox is set up.
 
-MAX_REQUEST_BYTES = 32 * 2**20
 MAX_INIT_BYTES = 2**20  # a zygote's first message (the probe files, the sandbox asked for)
 HOST_EXIT_SECONDS = 5.0  # what a forked host asked to end may take (it lets its spare child go)
 SETUP_SECONDS = 30.0  # from fork to the first student statement: our own work only
@@ -126,28 +125,12 @@ class OutputCapture:
         return {"text": text, "dropped": self.dropped}
 
 
-def _await_request(go: int) -> tuple[dict, list[list]]:
-    """In a child forked ahead of its request: into its memory cgroup now, then wait for the
-    request (its frame exactly as the grader sent it), or for the host to let it go."""
-    try:
-        isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
-        isolation.GUARDS.join()
-        isolation.GUARDS.current = None  # joined already: `child.run` has nothing left to join
-        with os.fdopen(go, "rb") as stream:
-            frame = frames.read_frame(stream, MAX_REQUEST_BYTES)
-        if frame is None:
-            os._exit(0)
-        request = json.loads(frame)
-        return request, [list(job) for job in request["jobs"]]
-    except BaseException:
-        os._exit(70)  # child.EXIT_INTERNAL: the host reports that the sandbox could not start
-
-
 class _Child:
     """A forked sandbox child and what the host holds for it: its pipes, its folder, its nonce.
 
     Forked with its request (`request`, `jobs`), it starts at once; forked without, it joins its
-    memory cgroup and waits until `start` hands it the request."""
+    memory cgroup, builds its sandbox (namespaces, root: all but what the request decides) and
+    waits there until `start` hands it the request: a request finds it ready."""
 
     def __init__(self, memory_mb, probes: dict, plan, request: dict | None = None, jobs: list | None = None) -> None:
         self.memory_mb = int(memory_mb)
@@ -157,17 +140,16 @@ class _Child:
         go_r, self.go_w = os.pipe() if request is None else (-1, -1)
         self.nonce = protocol.new_nonce()
         isolation.GUARDS.before_fork(self.memory_mb)  # its memory cgroup, where there are any
-        pid = os.fork()
+        pid = namespaces.fork_child(plan)
         if pid == 0:  # the child: never returns
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked host's own handler is not the child's
             os.close(self.data_r)
             os.close(self.out_r)
             if request is None:
                 os.close(self.go_w)
-                request, jobs = _await_request(go_r)
             from autograder.sandbox import child
 
-            child.run(request, jobs, probes, self.workdir, data_w, out_w, self.nonce, plan)
+            child.run(request, jobs, probes, self.workdir, data_w, out_w, self.nonce, plan, go_r)
         self.pid = pid
         os.close(data_w)
         os.close(out_w)
@@ -353,7 +335,7 @@ class Supervisor:
         self.finished = False
         awaiting: tuple[int, list[bytes], dict] | None = None  # a result's payload frames
         memory_cap = int(self.limits["memory_mb"]) * 2**20
-        process_cap = int(self.limits["processes"]) + 2  # the child and, in namespaces, its relay
+        process_cap = int(self.limits["processes"]) + 2  # the child and, in user mode, its relay
         next_watch = time.monotonic() + WATCH_INTERVAL  # a child just forked has nothing to see yet
         ended_by = None  # why the loop stopped early: "timeout", "memory", "protocol"
         try:

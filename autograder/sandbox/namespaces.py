@@ -220,14 +220,41 @@ def _bind_read_only(source: str, target: str) -> None:
             umount(point)
 
 
+def fork_child(plan: Plan | None) -> int:
+    """os.fork() for a sandbox child. In root mode the child is born PID 1 of a PID namespace
+    of its own (unshare(CLONE_NEWPID) concerns the caller's next child only; the caller then
+    goes back to its own namespace with setns, so that the next call can make another), and
+    needs no second fork in `enter`: one fork of a process that holds torch, not two.
+    Elsewhere (user mode: no CAP_SYS_ADMIN outside) this is os.fork() and `enter` forks."""
+    if plan is None or plan.mode != "root":
+        return os.fork()
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        unshare(CLONE_NEWPID)
+        pid = -1
+        try:
+            pid = os.fork()
+        finally:
+            if pid != 0:  # the caller (the child goes on, in its namespace)
+                _errcheck(_LIBC.setns(own, CLONE_NEWPID), "setns back to the host's PID namespace")
+    finally:
+        os.close(own)  # (the child closes its copy with every descriptor it does not keep)
+    return pid
+
+
 def enter(plan: Plan) -> Plan:
-    """Called in the sandbox child (its own session). Returns only in a grandchild that is PID 1
-    of new namespaces; the child in between waits for it and exits as it did. Returns the plan
+    """Called in the sandbox child (its own session). Returns in a process that is PID 1 of new
+    namespaces: the child itself when it was born PID 1 (`fork_child`), else a
+    grandchild, the child in between waiting for it and exiting as it did. Returns the plan
     with the uid this child runs as (a fresh one when the grader is root)."""
+    born_inside = os.getpid() == 1
     if plan.privileged:
-        uid = SANDBOX_UID_BASE + os.getpid()  # unique among live children, new for each one
+        # unique among live children, new for each one: the pid outside (which /proc, still the
+        # host's, tells a child born inside)
+        outside = int(os.readlink("/proc/self")) if born_inside else os.getpid()
+        uid = SANDBOX_UID_BASE + outside
         plan = replace(plan, uid=uid, gid=uid)
-    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | (0 if born_inside else CLONE_NEWPID)
     if plan.mode == "user" and plan.privileged:
         _unshare_mapped_by_parent(flags | CLONE_NEWUSER, plan.uid, plan.gid)
     elif plan.mode == "user":
@@ -237,10 +264,11 @@ def enter(plan: Plan) -> Plan:
         _write("/proc/self/gid_map", f"0 {plan.gid} 1")
     else:
         unshare(flags)
-    pid = os.fork()
-    if pid:
-        _relay_exit(pid)
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the child in between dies with the host; so does this
+    if not born_inside:
+        pid = os.fork()
+        if pid:
+            _relay_exit(pid)
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the child in between dies with the host; so does this
     return plan
 
 

@@ -54,6 +54,9 @@ class ProtocolError(ValueError):
         self.knew_nonce = knew_nonce
 
 
+MAX_REQUEST_BYTES = 32 * 2**20  # a request frame (a submission's source and its jobs), at most
+
+
 def new_nonce() -> str:
     return secrets.token_hex(16)
 

@@ -369,6 +369,8 @@ def test_a_request_the_host_would_refuse_is_never_sent(tmp_path):
         result = grader.grade_staged(Staged(huge, "blocks.py"), "huge")
         assert (result.score, result.status) == (0, "crashed")
         assert any("too large to run" in n for n in result.notes), result.notes
+        # its checks say it never ran, not that its classes are missing (it defines them all)
+        assert all("blocks.py was not run" in t.message for t in result.tests), result.tests[0].message
         assert grader.host._proc.pid == pid  # the same host, still running
         (tmp_path / "honest").mkdir()
         (tmp_path / "honest" / "blocks.py").write_text(SOLUTION)

@@ -8,6 +8,7 @@ import math
 
 import torch
 
+from autograder.i18n import N_
 from autograder.judging import describe, task, unwrap
 
 SHAPE = (100, 200)  # the weight of the probes' nn.Linear(200, 100)
@@ -78,5 +79,5 @@ def test_lazy(lazy):
     assert kind == "LazyLinear", f"the first layer is a {kind}, expected nn.LazyLinear"
     shapes = unwrap(lazy["shapes"], "materialize(net, 5)")
     assert shapes == [[16, 5], [16], [2, 16], [2]], f"after materialize the shapes are {shapes}"
-    call = "materialize(Sequential(LazyLinear(4), LazyBatchNorm1d()) in training mode, 5)"
+    call = N_("materialize(Sequential(LazyLinear(4), LazyBatchNorm1d()) in training mode, 5)")
     assert unwrap(lazy["batchnorm"], call), f"after {call} the network is no longer in training mode"

@@ -1,6 +1,6 @@
 # mistake: materialize switches to eval() for the dummy pass, then always back to train()
 # expect: lazy_mlp=5
-# feedback: the network is in training mode, expected eval mode as before
+# feedback: in eval mode, 7) the network is in training mode instead
 def materialize(net, in_features):
     net.eval()
     with torch.no_grad():

@@ -369,14 +369,17 @@ def test_materialize_trains_nothing(materialized_modes):
             f"in eval() mode, then restore the mode. The error: {train['result']['error'].get('message', '')[:300]}",
         )
     for mode, data in (("training", train), ("eval", evaluated)):
-        call = f"materialize({net} in {mode} mode, 7)"
+        if mode == "training":  # one message per mode: the catalogs translate the mode's word with it
+            call = N_("materialize({net} in training mode, 7)", net=net)
+        else:
+            call = N_("materialize({net} in eval mode, 7)", net=net)
         unwrap(data["result"], call)
         assert not data["uninitialized"], f"after {call} some parameters still have no shape"
         modes = set(data["training"])
         assert modes == {mode == "training"}, (
             f"after {call} the network is in "
             + ("eval" if modes == {False} else "training" if modes == {True} else "mixed")
-            + f" mode, expected {mode} mode as before"
+            + " mode instead"
         )
         stats = data["statistics"]
         assert stats is not None, f"after {call} the BatchNorm has no running statistics"
