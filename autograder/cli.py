@@ -506,8 +506,11 @@ def i18n_update(root: Path | None) -> None:
     """Bring every catalog up to date with the sources (new strings untranslated) and compile."""
     from autograder.i18n_tools import update_all
 
-    for path in update_all(_source_course(root)):
+    course = _source_course(root)
+    written = update_all(course)
+    for path in written:
         click.echo(f"wrote {path}")
+    click.echo(f"{len(written)} catalog file(s) written" if written else "every catalog was up to date")
 
 
 @i18n_group.command("compile")
@@ -515,13 +518,16 @@ def i18n_update(root: Path | None) -> None:
 @_friendly
 def i18n_compile(root: Path | None) -> None:
     """Compile the catalogs (.po -> .mo) of the engine and of each assignment."""
-    from autograder.i18n_tools import compile_assignment, compile_engine
+    from autograder.i18n_tools import compile_assignment, compile_engine, engine_is_in
 
-    paths = compile_engine()
-    for a in _source_course(root).assignments:
+    course = _source_course(root)
+    paths = compile_engine() if engine_is_in(course) else []
+    for a in course.assignments:
         paths += compile_assignment(a)
     for path in paths:
         click.echo(f"wrote {path}")
+    if not paths:
+        click.echo("every compiled catalog was up to date")
 
 
 @i18n_group.command("check")

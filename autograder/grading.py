@@ -290,6 +290,7 @@ FORK_WORKERS = sys.platform.startswith("linux")
 # that import torch.
 WORKER_START_SECONDS = 0.3 if FORK_WORKERS else 3.0
 SUBMISSION_SECONDS = 0.12
+GRADEBOOK_SECONDS = 0.5  # the gradebook is rewritten at most this often while a batch runs
 
 
 def usable_cores() -> int:
@@ -579,7 +580,8 @@ def grade_batch(
     DIR/report.html. The feedback and the report are in `language` (default: autograder.i18n's
     choice for the assignment); grading itself is the same in every language.
 
-    The gradebook is rewritten after each submission, so an interrupted batch (Ctrl-C) leaves
+    The gradebook is rewritten as submissions are graded (at most every GRADEBOOK_SECONDS: a
+    rewrite costs what the class holds), and once more at the end, so an interrupted batch (Ctrl-C) leaves
     a valid gradebook of what was graded.
     """
     # Instructor tools (the report, the written questions' sheet, similarity, Gradescope
@@ -607,6 +609,7 @@ def grade_batch(
 
     # forked now, while this process is small (before torch): the similarity check's fingerprints
     gatherer = similarity.Gatherer(out_dir, assignment, language)
+    next_gradebook = [0.0]  # when the gradebook is next rewritten
     try:
 
         def record(result: SubmissionResult) -> None:
@@ -615,7 +618,9 @@ def grade_batch(
                 write_submission(out_dir, result)
             results.append(result)
             rows.append(gradebook_row(result, columns.get(result.name)))
-            write_gradebook(gradebook, assignment.task_ids, rows, extra)
+            if time.monotonic() >= next_gradebook[0]:
+                write_gradebook(gradebook, assignment.task_ids, rows, extra)
+                next_gradebook[0] = time.monotonic() + GRADEBOOK_SECONDS
             if result.source:
                 gatherer.add(result.name, result.source)  # fingerprinted beside the grading
             if on_result is not None:
@@ -623,57 +628,63 @@ def grade_batch(
 
         write_gradebook(gradebook, assignment.task_ids, rows, extra)
         interrupted = False
-        if workers == 1 or len(items) <= 1:
-            warm_up = len(items) > 1
-            with Grader(
-                assignment,
-                suite,
-                limits=limits,
-                devices=devices,
-                sandbox=sandbox,
-                warm_up=warm_up,
-                unsafe_basic_as_root=unsafe_basic_as_root,
-                module_name=module_name,
-            ) as grader:
+        # Ending the workers, the sandbox hosts and the zygote takes a moment that the outputs
+        # need not wait for (unless code ran in the basic sandbox: see below): done last.
+        with contextlib.ExitStack() as closing_last:
+            if workers == 1 or len(items) <= 1:
+                grader = closing_last.enter_context(
+                    Grader(
+                        assignment,
+                        suite,
+                        limits=limits,
+                        devices=devices,
+                        sandbox=sandbox,
+                        warm_up=len(items) > 1,
+                        unsafe_basic_as_root=unsafe_basic_as_root,
+                        module_name=module_name,
+                    )
+                )
                 try:
                     for item in items:
                         record(_grade_input(grader, item))
                 except KeyboardInterrupt:
                     interrupted = True
-        else:
-            config = _WorkerConfig(
-                str(course.root),
-                assignment.id,
-                suite,
-                limits,
-                tuple(devices) if devices else None,
-                sandbox,
-                unsafe_basic_as_root,
-                tempfile.mkdtemp(prefix="blockgrade-batch-"),
-                module_name,
-            )
-            try:
-                with _preloading(assignment, suite, devices, sandbox, config.scratch):
+            else:
+                config = _WorkerConfig(
+                    str(course.root),
+                    assignment.id,
+                    suite,
+                    limits,
+                    tuple(devices) if devices else None,
+                    sandbox,
+                    unsafe_basic_as_root,
+                    tempfile.mkdtemp(prefix="blockgrade-batch-"),
+                    module_name,
+                )
+                closing_last.callback(shutil.rmtree, config.scratch, ignore_errors=True)
+                try:
+                    closing_last.enter_context(_preloading(assignment, suite, devices, sandbox, config.scratch))
                     with contextlib.closing(_pooled(items, workers, config)) as graded:
                         for result in graded:
                             record(result)
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:
-                shutil.rmtree(config.scratch, ignore_errors=True)
-        # Everything once more, from memory: whatever a submission managed to write while it ran
-        # (possible only in the basic sandbox, whose code runs as this user, outside namespaces)
-        # is overwritten by what the grader decided.
-        with i18n.using(language):
-            if any(r.sandbox == "basic" for r in results):
-                for result in results:
-                    write_submission(out_dir, result)
-            write_gradebook(gradebook, assignment.task_ids, rows, extra)
-            manual.write_sheet(out_dir, assignment, results)  # manual.csv and a page per written question
-            similar = gatherer.finish()
-            report = write_report(
-                out_dir / "report.html", assignment, results, len(items), interrupted, similarity=similar
-            )
+                except KeyboardInterrupt:
+                    interrupted = True
+                if _preloaded is not None:  # the workers are gone: the zygote ends while the outputs are written
+                    _preloaded[1].end()
+            # Everything once more, from memory: whatever a submission managed to write while it
+            # ran (possible only in the basic sandbox, whose code runs as this user, outside
+            # namespaces) is overwritten by what the grader decided, once nothing of it runs.
+            with i18n.using(language):
+                if any(r.sandbox == "basic" for r in results):
+                    closing_last.close()
+                    for result in results:
+                        write_submission(out_dir, result)
+                write_gradebook(gradebook, assignment.task_ids, rows, extra)
+                manual.write_sheet(out_dir, assignment, results)  # manual.csv and a page per written question
+                similar = gatherer.finish()
+                report = write_report(
+                    out_dir / "report.html", assignment, results, len(items), interrupted, similarity=similar
+                )
     finally:
         gatherer.close()
     return BatchResult(

@@ -303,21 +303,25 @@ def read_catalog(path: Path, language: str):
         return read_po(f, locale=language)
 
 
-def write_catalog(path: Path, catalog) -> None:
+def write_catalog(path: Path, catalog) -> bool:
+    """Write `catalog` at `path` unless it holds that already; whether it wrote."""
     from babel.messages.pofile import write_po
 
     buffer = io.BytesIO()
     write_po(buffer, catalog, width=0, include_previous=False, include_lineno=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = buffer.getvalue()
-    if not path.is_file() or path.read_bytes() != data:
-        path.write_bytes(data)
+    return _write_if_changed(path, buffer.getvalue()) is not None
 
 
-def update(template, path: Path, language: str) -> None:
+def update(template, path: Path, language: str) -> bool:
     """New msgids into the catalog at `path` (untranslated); vanished ones kept as obsolete
     (`#~`) entries, whose translation comes back if their msgid does (a judge file being
     rewritten, a sentence changed and changed back)."""
+    import copy
+
+    # Babel's update puts the template's own Message objects into the catalog for msgids new to
+    # it: a translation filled in below would reach the template, and so the next language
+    template = copy.deepcopy(template)
     catalog = read_catalog(path, language)
     catalog.header_comment = HEADER  # the header as the tool writes it now (no path students lack)
     remembered = {m.id: m.string for m in catalog.obsolete.values() if m.string}
@@ -326,7 +330,7 @@ def update(template, path: Path, language: str) -> None:
     for message in catalog:
         if message.id and not message.string and message.id in remembered:
             message.string = remembered[message.id]
-    write_catalog(path, catalog)
+    return write_catalog(path, catalog)
 
 
 def mo_bytes(catalog) -> bytes:
@@ -343,16 +347,25 @@ def compiled(language: str, po: Path | None = None) -> bytes:
     return mo_bytes(read_catalog(po or engine_po(language), language))
 
 
-def _write_if_changed(path: Path, data: bytes) -> Path:
-    if not path.is_file() or path.read_bytes() != data:
-        path.write_bytes(data)
+def _write_if_changed(path: Path, data: bytes) -> Path | None:
+    """`path` when it was written, None when it held `data` already."""
+    if path.is_file() and path.read_bytes() == data:
+        return None
+    path.write_bytes(data)
     return path
 
 
+def engine_is_in(course) -> bool:
+    """Whether the engine's catalogs are part of `course`'s repository (the kit's own): an
+    instructor's course, beside an installed kit, updates and compiles its assignments' only."""
+    return i18n.LOCALE_DIR.resolve().is_relative_to(Path(course.root).resolve())
+
+
 def compile_engine() -> list[Path]:
+    """The engine's catalogs compiled: those written (unchanged ones are left alone)."""
     written = [_write_if_changed(engine_po(lang).with_suffix(".mo"), compiled(lang)) for lang in TRANSLATED]
     i18n.translations.cache_clear()
-    return written
+    return [p for p in written if p is not None]
 
 
 def compile_assignment(assignment) -> list[Path]:
@@ -362,23 +375,23 @@ def compile_assignment(assignment) -> list[Path]:
         if po.is_file():
             target = i18n.assignment_catalog(assignment.folder, language, compiled=True)
             written.append(_write_if_changed(target, compiled(language, po)))
-    return written
+    return [p for p in written if p is not None]
 
 
 def update_all(course) -> list[Path]:
-    """Every catalog of the engine and of `course`'s assignments brought up to date."""
+    """Every catalog of `course`'s assignments (and the engine's, where the course is the
+    kit's own repository: see `engine_is_in`) brought up to date; those written."""
     written = []
-    template = engine_template()
-    for language in TRANSLATED:
-        update(template, engine_po(language), language)
-        written.append(engine_po(language))
-    written += compile_engine()
+    if engine_is_in(course):
+        template = engine_template()
+        written += [engine_po(lang) for lang in TRANSLATED if update(template, engine_po(lang), lang)]
+        written += compile_engine()
     for assignment in course.assignments:
         template = assignment_template(assignment)
         for language in TRANSLATED:
             path = i18n.assignment_catalog(assignment.folder, language)
-            update(template, path, language)
-            written.append(path)
+            if update(template, path, language):
+                written.append(path)
         written += compile_assignment(assignment)
     return written
 
@@ -395,7 +408,8 @@ class Problem:
     what: str
 
     def __str__(self) -> str:
-        return f"{self.where} [{self.language}] {self.kind}: {self.what}: {self.msgid[:100]!r}"
+        said = f"{self.where} [{self.language}] {self.kind}: {self.what}"
+        return f"{said}: {self.msgid[:100]!r}" if self.msgid else said
 
 
 def _missing(template, catalog, language: str, where: str, kind_of) -> list[Problem]:
@@ -488,7 +502,15 @@ def handout_problems(assignment, languages=TRANSLATED) -> list[Problem]:
         path = folder / f"README.{language}.md"
         where = _relative(path, assignment.course_root)
         if not path.is_file():
-            problems.append(Problem(language, where, "handout", "", "missing"))
+            problems.append(
+                Problem(
+                    language,
+                    where,
+                    "handout",
+                    "",
+                    "missing: translate README.md into it, its first line " + handout_stamp(folder).strip(),
+                )
+            )
             continue
         text = path.read_text(encoding="utf-8")
         stamp = HANDOUT_STAMP.match(text)

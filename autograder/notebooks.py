@@ -97,6 +97,16 @@ def _text(cell: dict) -> str:
     return source if isinstance(source, str) else ""
 
 
+# How `LineMap.at` names a notebook's cell in a note's "{module} line {line}: ...", for the
+# catalogs (the note is translated where it is shown, this part of it as a field's value)
+CELL_PLACES = (
+    N_("{file} cell {number:d} ({name}),"),
+    N_("{file} cell {number:d},"),
+    N_("cell {number:d} ({name}),"),
+    N_("cell {number:d},"),
+)
+
+
 def _label(number: int, cell: dict) -> str:
     grade_id = _nbgrader(cell).get("grade_id")
     named = isinstance(grade_id, str) and grade_id and not grade_id.startswith(("given-", "imports"))

@@ -718,3 +718,62 @@ def test_a_message_of_many_colons_costs_a_bounded_number_of_readings(language):
     assert readings_of_hostile <= (i18n.MAX_SPLITS + 1) ** i18n.MAX_DEPTH
     assert "a b: a b" in translated and not translated.startswith("Your code raised")
     assert translated.split("ValueError")[0] == honest.split("ValueError")[0]  # the same reading
+
+
+def test_i18n_update_of_an_instructors_course_leaves_the_kits_catalogs_alone(tmp_path):
+    """`i18n update --root COURSE` beside an installed kit brings that course's catalogs up to
+    date and names what it wrote; the kit's own catalogs (in the installed package) are not the
+    course's to rewrite. Run again, it says everything was up to date."""
+    from autograder.i18n_tools import engine_is_in, engine_po
+
+    for part in ("assignments", "solutions"):
+        shutil.copytree(REPO / part / "01-blocks", tmp_path / part / "01-blocks")
+    assert engine_is_in(course_at(REPO)) and not engine_is_in(course_at(tmp_path))
+    engine = {lang: engine_po(lang).read_bytes() for lang in ("es", "zh")}
+    engine_mo = {lang: engine_po(lang).with_suffix(".mo").stat().st_mtime_ns for lang in ("es", "zh")}
+    es_po = tmp_path / "assignments" / "01-blocks" / "locale" / "es.po"
+    es_po.write_text(es_po.read_text(encoding="utf-8").replace('msgstr "Bloques', 'msgstr "BLOQUES', 1), "utf-8")
+    first = CliRunner().invoke(main, ["i18n", "update", "--root", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    assert "locale/es.mo" in first.output and "blockgrade.po" not in first.output and "LC_MESSAGES" not in first.output
+    again = CliRunner().invoke(main, ["i18n", "update", "--root", str(tmp_path)])
+    assert again.exit_code == 0 and again.output.strip() == "every catalog was up to date", again.output
+    assert {lang: engine_po(lang).read_bytes() for lang in ("es", "zh")} == engine
+    assert {lang: engine_po(lang).with_suffix(".mo").stat().st_mtime_ns for lang in ("es", "zh")} == engine_mo
+
+
+@pytest.mark.parametrize("language, cell, line", [("es", "celda 4", "línea 9"), ("zh", "第 4 个单元格", "第 9 行")])
+def test_a_notebook_students_note_names_the_cell_in_their_language(language, cell, line):
+    """A note about a notebook's line names the cell it is in (`LineMap.at`): that place is
+    part of the note, translated with it."""
+    from autograder.notebooks import LineMap, Span
+
+    blocks = course_at(REPO).get("blocks")
+    lines = LineMap([Span(first=1, last=20, start=1, file="blocks.ipynb", cell="cell 4 (MLP)")])
+    place, at = lines.at(9, "blocks.py")
+    note = f"{place} line {at}: SyntaxError: invalid syntax; lines 3–5 were left out, so `MLP` is not defined."
+    shown = i18n.localize(note, blocks, language)
+    assert cell in shown and line in shown and "MLP" in shown and "cell" not in shown, shown
+
+
+def test_a_string_that_comes_back_gets_back_each_languages_own_translation(tmp_path):
+    """A msgid removed (kept as obsolete, with its translation) and then used again gets its
+    translation back, in each language its own, though one template serves every language."""
+    from babel.messages.catalog import Catalog
+
+    from autograder.i18n_tools import read_catalog, update, write_catalog
+
+    said = {"es": "la celda {number:d}", "zh": "第 {number:d} 个单元格"}
+    for language, text in said.items():
+        catalog = Catalog(locale=language)
+        catalog.add("cell {number:d}", text)  # translated once, then removed from the sources:
+        catalog.obsolete["cell {number:d}"] = catalog["cell {number:d}"]
+        del catalog["cell {number:d}"]
+        write_catalog(tmp_path / f"{language}.po", catalog)
+        assert "#~ msgid" in (tmp_path / f"{language}.po").read_text(encoding="utf-8")
+    template = Catalog()
+    template.add("cell {number:d}")
+    for language in said:
+        update(template, tmp_path / f"{language}.po", language)
+    for language, text in said.items():
+        assert read_catalog(tmp_path / f"{language}.po", language)["cell {number:d}"].string == text

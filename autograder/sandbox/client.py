@@ -271,6 +271,13 @@ class HostFactory:
         except (OSError, ValueError):
             return ""
 
+    def end(self) -> None:
+        """Ask the zygote to end (its hosts first) without waiting for it: `close` waits. The
+        batch asks once its workers are gone, and writes its outputs meanwhile."""
+        proc = getattr(self, "_proc", None)
+        if proc is not None and os.getpid() == self._owner:
+            proc.terminate()
+
     def close(self) -> None:
         """In the process that made it: end the zygote (its hosts and their children follow it,
         each having its parent's death as its own) and remove its folder. In a forked worker:
