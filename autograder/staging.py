@@ -232,7 +232,9 @@ def _choose(
     chosen, (name, how, kind, _, _) = staged[choice.index], found[choice.index]
     if isinstance(chosen, StagingError):
         if choice.reason:
-            raise StagingError(chosen.status, N_("{message} ({reason})", message=chosen.message, reason=choice.reason))
+            raise StagingError(
+                chosen.status, N_("{message} (why this file: {reason})", message=chosen.message, reason=choice.reason)
+            )
         raise chosen
     renamed = choosing.how_named(name, kind, how)
     chosen.notes[:0] = [n for n in (renamed, choice.reason) if n]
