@@ -62,6 +62,10 @@ CSV_FILE = "similarity.csv"
 PAGES_DIR = "similarity"
 CSV_COLUMNS = ("first", "second", "similarity", "first_in_second", "second_in_first", "shared", "flagged", "view")
 MAX_PAGES = 200  # side-by-side pages written, most similar first
+# A pair whose two sources hold more characters than this is shown unmarked: copydetect's
+# marking grows faster than the code (some 6 s for a pair of 1 MB modules), and a class of
+# padded copies must not hold its batch's end for minutes. Real modules are far smaller.
+MARK_CHARS = 200_000
 
 
 @dataclass(frozen=True)
@@ -388,8 +392,15 @@ def write(
     pairs, taken = [], set()
     for number, pair in enumerate(found.pairs):
         if pair.flagged and number < MAX_PAGES:
-            left, right, left_share, right_share = comparer.marked(documents[pair.first], documents[pair.second])
+            first, second = documents[pair.first], documents[pair.second]
+            marked = len(first.source) + len(second.source) <= MARK_CHARS
+            if marked:
+                left, right, left_share, right_share = comparer.marked(first, second)
+            else:
+                left, right, left_share, right_share = _escape(first.source), _escape(second.source), 0.0, 0.0
             page = env.get_template("similarity_pair.html.j2").render(
+                marked=marked,
+                mark_chars=MARK_CHARS,
                 assignment=assignment,
                 pair=pair,
                 percent=percent,

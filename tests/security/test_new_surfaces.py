@@ -156,3 +156,18 @@ def test_a_damaged_answers_member_is_no_answer(tmp_path):
     answers = questions.collect(BLOCKS, tmp_path / "damaged.zip")
     assert [a.question for a in answers] == BLOCKS.question_ids
     assert not any(a.answered for a in answers)
+
+
+def test_a_pair_too_large_to_mark_is_shown_unmarked(tmp_path, monkeypatch):
+    """Marking a flagged pair grows faster than its code (copydetect's highlighting: some 6 s for
+    two 1 MB modules), so padded copies could hold a batch's end for minutes: past MARK_CHARS
+    (lowered here, so that the test stays small) the page shows both files unmarked, and says so."""
+    fay = (REPO / "examples/01-blocks/fay/blocks.py").read_text(encoding="utf-8")
+    monkeypatch.setattr(similarity, "MARK_CHARS", 2 * len(fay) - 1)
+    found = similarity.write(tmp_path / "small-limit", BLOCKS, {"fay": fay, "gus": fay})
+    page = (tmp_path / "small-limit" / found.flagged[0].view).read_text(encoding="utf-8")
+    assert "Not marked" in page and "<mark>" not in page and "class MLP" in page
+    monkeypatch.setattr(similarity, "MARK_CHARS", 2 * len(fay))
+    found = similarity.write(tmp_path / "at-the-limit", BLOCKS, {"fay": fay, "gus": fay})
+    page = (tmp_path / "at-the-limit" / found.flagged[0].view).read_text(encoding="utf-8")
+    assert "Not marked" not in page and "<mark>" in page
