@@ -502,6 +502,7 @@ class Gatherer:
 
     def __init__(self, out_dir: Path, assignment: Assignment, language: str) -> None:
         import multiprocessing
+        import os
         import sys
 
         self.out_dir, self.assignment, self.language = out_dir, assignment, language
@@ -513,7 +514,9 @@ class Gatherer:
                 context = multiprocessing.get_context("fork")
                 self.connection, theirs = context.Pipe()
                 self.process = context.Process(
-                    target=_gather, args=(theirs, out_dir, assignment, language), daemon=True
+                    target=_gather,
+                    args=(theirs, out_dir, assignment, language, self.connection, os.getpid()),
+                    daemon=True,
                 )
                 self.process.start()
                 theirs.close()
@@ -560,16 +563,26 @@ class Gatherer:
             self.process = None
 
 
-def _gather(connection, out_dir: Path, assignment: Assignment, language: str) -> None:
+def _gather(connection, out_dir: Path, assignment: Assignment, language: str, batch_end=None, batch=0) -> None:
     """The gatherer's process: fingerprint each source sent, and on `None` compare them all,
     write the CSV and the pages, and answer with the Similarity (or with None on an error: the
-    batch then runs the check itself, and sees the error there)."""
+    batch then runs the check itself, and sees the error there).
+
+    It ends with its batch: a batch killed before its clean-up (SIGKILL, a default SIGTERM)
+    must not leave it waiting forever, holding the batch's stdout and stderr open."""
+    import os
     import queue
     import signal
     import threading
 
     from autograder import i18n
+    from autograder.sandbox import isolation
 
+    if batch_end is not None:
+        batch_end.close()  # the batch's end, inherited by the fork: the batch's exit must read as one
+    isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)  # its forked workers hold that end too
+    if batch and os.getppid() != batch:
+        return  # the batch died before the line above
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C ends the grading, not the check after it
     received: queue.SimpleQueue = queue.SimpleQueue()
 

@@ -133,3 +133,51 @@ def test_the_check_beside_the_grading_finds_what_the_check_at_the_end_finds(tmp_
     assert gatherer.checked_by == ("batch" if gatherer_lost else "gatherer")
     assert found.pairs == expected.pairs and found.compared == expected.compared
     assert _pages(tmp_path / "beside") == _pages(tmp_path / "at-the-end")
+
+
+_DYING_BATCH = """
+import os, signal, sys
+from pathlib import Path
+from autograder import similarity
+from autograder.catalog import course_at
+gatherer = similarity.Gatherer(Path(sys.argv[2]), course_at(Path(sys.argv[1])).get("blocks"), "en")
+gatherer.add("a", "x = 1\\n")
+print(gatherer.process.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # a batch ended without its clean-up: SIGKILL, a default SIGTERM
+"""
+
+
+def test_the_gatherer_ends_with_a_batch_killed_before_its_clean_up(tmp_path):
+    """A batch killed outright must not leave its gatherer behind: it would wait forever (on a
+    pipe whose other end it holds itself) and keep the batch's stdout and stderr open, so that
+    whatever reads them (a shell pipe, subprocess.run with a timeout) never sees their end."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    # (stdout to a file, not a pipe: with the gatherer alive and holding it, reading a pipe to
+    # its end would hang, which is the harm, but would leave the test nothing to clean up)
+    with open(tmp_path / "stdout", "w+") as stdout:
+        batch = subprocess.run(
+            [sys.executable, "-c", _DYING_BATCH, str(REPO), str(tmp_path / "out")],
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+        stdout.seek(0)
+        pid = int(stdout.read().split()[0])
+    assert batch.returncode == -9
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            break
+        if state == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        raise AssertionError(f"the gatherer {pid} outlived its batch")

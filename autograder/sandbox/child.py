@@ -112,6 +112,9 @@ def run(
         os.environ.update(isolation.sandbox_environment(workdir))
         if plan is not None:
             namespaces.drop_privileges(plan)
+            # the kernel clears the parent-death signal when the uid changes: asked again, so
+            # that student code ends with its host (root mode) or its relay (which does)
+            isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
         memory = None
         stand_in = set(request.get("stand_in") or ())  # devices played by the stand-in, on the CPU
         if not any(device and device.startswith("cuda") and device not in stand_in for _, device in jobs):

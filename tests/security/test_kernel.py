@@ -304,3 +304,74 @@ def test_memory_only_the_kernel_counts_ends_the_run(host):
     assert "more than 72 MB of memory" in outcome.error["message"]
     after = run(host, "def f(): return 6\n", memory_mb=72)
     assert after.outcomes[("first", None)].data == 6
+
+
+# ------------------------------------------------------------- a host that dies
+
+
+def _descendants(root: int) -> set[int]:
+    """The live (not zombie) processes below `root`, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents[int(entry)] = int(fields[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("mode", _host_modes()[:1] + (["user"] if IS_ROOT else []))
+def test_student_code_ends_with_its_host(mode):
+    """A host killed outright (the grader's machine kills it, it crashes) takes the submission it
+    runs with it: student code must not live on, orphaned, once nothing watches its limits.
+    (The kernel clears a process's parent-death signal when its uid changes: the child must
+    ask for it again once it has dropped its privileges.)"""
+    if mode == "basic":
+        pytest.skip("the basic sandbox changes no uid")
+    source = "import time\ntime.sleep(30)\ndef f():\n    pass\n"
+    seen: list[set[int]] = []
+    with SandboxHost([PROBES], sandbox=mode) as host:
+        try:
+            host.ready()
+        except Exception as exc:
+            if mode == "user":
+                pytest.skip(f"user namespaces are not available here: {exc}")
+            raise
+
+        def meanwhile() -> None:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not seen:
+                time.sleep(0.2)
+                below = _descendants(host._proc.pid)
+                if below and any(open(f"/proc/{p}/cmdline", "rb").read() for p in below if _alive(p)):
+                    time.sleep(1.0)  # into the submission's sleep
+                    seen.append(_descendants(host._proc.pid))
+            os.kill(host._proc.pid, 9)
+
+        submission = Submission("student", "student.py", source, ("f",))
+        lost = host.run(submission, [("first", None)], Limits(), meanwhile=meanwhile)
+        assert not lost.outcomes[("first", None)].ok, lost  # the host died under it
+    assert seen and seen[0], "no child was seen below the host"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(p) for p in seen[0]):
+        time.sleep(0.05)
+    left = [p for p in seen[0] if _alive(p)]
+    for pid in left:
+        os.kill(pid, 9)
+    assert not left, f"processes of the sandbox outlived their host: {left}"
