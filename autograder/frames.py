@@ -8,6 +8,7 @@ before it has imported anything heavy.
 from __future__ import annotations
 
 import json
+import os
 import struct
 
 _FRAME_HEADER = struct.Struct(">Q")
@@ -37,6 +38,41 @@ def read_frame(stream, max_bytes: int) -> bytes | None:
     if payload is None:
         raise DataError("the stream ended inside a frame")
     return payload
+
+
+def read_frame_into(stream, max_bytes: int) -> bytearray | None:
+    """One frame from an unbuffered binary stream, read straight into a bytearray of its own
+    (no other copy of it in this process, so that `wipe` can clear it); None at a clean end."""
+    header = _read_exact(stream, _FRAME_HEADER.size)
+    if header is None:
+        return None
+    (size,) = _FRAME_HEADER.unpack(header)
+    if size > max_bytes:
+        raise DataError(f"a frame of {size} bytes exceeds the limit of {max_bytes}")
+    payload = bytearray(size)
+    view, got = memoryview(payload), 0
+    try:
+        while got < size:
+            n = stream.readinto(view[got:])
+            if not n:
+                raise DataError("the stream ended inside a frame")
+            got += n
+    finally:
+        view.release()
+    return payload
+
+
+def wipe(buffer: bytearray) -> None:
+    """Overwrite `buffer` with zeros: freed memory keeps its bytes until it is reused."""
+    buffer[:] = bytes(len(buffer))
+
+
+def write_frame(fd: int, payload) -> None:
+    """One frame written to the descriptor `fd` (blocking), `payload` not copied."""
+    for part in (_FRAME_HEADER.pack(len(payload)), payload):
+        view = memoryview(part)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def _read_exact(stream, n: int) -> bytes | None:

@@ -675,7 +675,8 @@ def grade_batch(
             # ran (possible only in the basic sandbox, whose code runs as this user, outside
             # namespaces) is overwritten by what the grader decided, once nothing of it runs.
             with i18n.using(language):
-                if any(r.sandbox == "basic" for r in results):
+                # (an interrupted batch may have a basic child in flight that no result names yet)
+                if interrupted or any(r.sandbox == "basic" for r in results):
                     closing_last.close()
                     for result in results:
                         write_submission(out_dir, result)

@@ -31,3 +31,32 @@ def test_blocking_reader_reports_a_clean_end_and_a_torn_frame():
     assert frames.read_frame(stream, 10) == b"hello"
     with pytest.raises(frames.DataError, match="ended inside"):
         frames.read_frame(stream, 10)
+
+
+def test_a_frame_read_into_its_own_buffer_and_wiped():
+    """The sandbox host reads a submission's source straight into a bytearray (no other copy)
+    and wipes it once the submission is done: both ends of that, on a real pipe."""
+    import os
+
+    from autograder.frames import DataError, read_frame_into, wipe, write_frame
+
+    payload = bytearray("# é 中文\n".encode() * 5000)
+    read, write = os.pipe()
+    with os.fdopen(read, "rb", buffering=0) as stream:
+        pid = os.fork()
+        if pid == 0:  # a writer of its own: the frame is larger than the pipe holds
+            os.close(read)
+            write_frame(write, payload)
+            os._exit(0)
+        os.close(write)
+        got = read_frame_into(stream, 10 * len(payload))
+        os.waitpid(pid, 0)
+        assert got == payload and isinstance(got, bytearray)
+        assert read_frame_into(stream, 10) is None  # a clean end
+    wipe(got)
+    assert got == bytes(len(payload))
+    read, write = os.pipe()
+    os.write(write, len(payload).to_bytes(8, "big") + b"cut short")
+    os.close(write)
+    with os.fdopen(read, "rb", buffering=0) as stream, pytest.raises(DataError):
+        read_frame_into(stream, 10 * len(payload))

@@ -35,16 +35,19 @@ def _close_other_fds(keep: set[int]) -> None:
                 pass
 
 
-def _await_request(go: int) -> tuple[dict, list[list]]:
+def _await_request(go: int) -> tuple[dict, list[list], str]:
     """In a child forked ahead of its request, its sandbox built: the request (its frame
     exactly as the grader sent it), or an exit when the host lets it go unused. The pipe is
     closed before anything of the request runs."""
     with os.fdopen(go, "rb") as stream:
         frame = frames.read_frame(stream, protocol.MAX_REQUEST_BYTES)
-    if frame is None:
+        if frame is None:
+            os._exit(0)
+        source = frames.read_frame(stream, protocol.MAX_REQUEST_BYTES)
+    if source is None:
         os._exit(0)
     request = json.loads(frame)
-    return request, [list(job) for job in request["jobs"]]
+    return request, [list(job) for job in request["jobs"]], source.decode("utf-8", "surrogatepass")
 
 
 def _stop_tracing() -> None:
@@ -75,6 +78,7 @@ def run(
     nonce: str,
     plan=None,
     go_fd: int = -1,
+    source: bytearray | None = None,
 ) -> None:
     """Entry point in the freshly forked child. Never returns.
 
@@ -102,7 +106,10 @@ def run(
             plan = namespaces.enter(plan)  # from here on: PID 1 of new namespaces, a uid of its own
             workdir = namespaces.build_root(plan)
         if request is None:
-            request, jobs = _await_request(go_fd)
+            request, jobs, text = _await_request(go_fd)
+        else:
+            text = bytes(source or b"").decode("utf-8", "surrogatepass")  # the host's buffer, decoded here
+        request = {**request, "source": text}
         limits = request["limits"]
         os.chdir(workdir)
         path = os.path.join(workdir, request["filename"])

@@ -444,17 +444,18 @@ class SandboxHost:
         request = {
             "module": submission.module,
             "filename": submission.filename,
-            "source": submission.source,
             "names": list(submission.names),
             "jobs": [list(j) for j in jobs],
             "limits": limits.__dict__,
             "stand_in": sorted(stand_in),
         }
-        message = frames.pack_json(request)
-        if len(message) - 8 > MAX_REQUEST_BYTES:  # the host would refuse it, and stop
+        # The source follows the request as a frame of its own: the host reads it into a buffer
+        # it wipes once the submission is done (see host.serve), never into a str of its own.
+        source = submission.source.encode("utf-8", "surrogatepass")
+        if len(source) > MAX_REQUEST_BYTES:  # the host would refuse it, and stop
             return self._refused(jobs, f"the module is too large to run ({len(submission.source)} characters)")
         try:
-            self._send(message)
+            self._send(frames.pack_json(request) + frames.pack_frame(source))
         except (BrokenPipeError, OSError):
             return self._host_lost(jobs, "the sandbox host was not running")
         deadline = time.monotonic() + limits.submission_seconds + REPLY_MARGIN_SECONDS

@@ -54,7 +54,7 @@ PAYLOAD_BUDGET_FACTOR = 2  # a submission's results together: twice what one pro
 PRELOAD = ("numpy.random",)  # what every child would import again (its seeding does), imported once here
 # Source that reaches for an optimizer (whose first step imports some 800 modules): the host
 # takes that cost once, before the child's limits start (see `warm_up_torch`).
-OPTIMIZER_USE = re.compile(r"\boptim\b")
+OPTIMIZER_USE = re.compile(rb"\boptim\b")  # searched in the source's bytes (see serve)
 
 _baseline: list[int] = []  # the host's own proportional set size, read once
 
@@ -132,7 +132,15 @@ class _Child:
     memory cgroup, builds its sandbox (namespaces, root: all but what the request decides) and
     waits there until `start` hands it the request: a request finds it ready."""
 
-    def __init__(self, memory_mb, probes: dict, plan, request: dict | None = None, jobs: list | None = None) -> None:
+    def __init__(
+        self,
+        memory_mb,
+        probes: dict,
+        plan,
+        request: dict | None = None,
+        jobs: list | None = None,
+        source: bytearray | None = None,
+    ) -> None:
         self.memory_mb = int(memory_mb)
         self.workdir = tempfile.mkdtemp(prefix="blockgrade-run-")
         self.data_r, data_w = os.pipe()
@@ -149,19 +157,19 @@ class _Child:
                 os.close(self.go_w)
             from autograder.sandbox import child
 
-            child.run(request, jobs, probes, self.workdir, data_w, out_w, self.nonce, plan, go_r)
+            child.run(request, jobs, probes, self.workdir, data_w, out_w, self.nonce, plan, go_r, source)
         self.pid = pid
         os.close(data_w)
         os.close(out_w)
         if go_r >= 0:
             os.close(go_r)
 
-    def start(self, frame: bytes) -> bool:
-        """Hand a waiting child its request; False if it is not there to take it."""
+    def start(self, frame: bytes, source: bytearray) -> bool:
+        """Hand a waiting child its request and the module's source (written from the buffer
+        itself: no copy); False if it is not there to take them."""
         try:
-            view = memoryview(frames.pack_frame(frame))
-            while view:
-                view = view[os.write(self.go_w, view) :]
+            frames.write_frame(self.go_w, frame)
+            frames.write_frame(self.go_w, source)
             return True
         except OSError:
             return False
@@ -208,9 +216,17 @@ class Supervisor:
     `frame` is the request as received, which is what a spare child reads."""
 
     def __init__(
-        self, request: dict, probes: dict, plan=None, spare: _Child | None = None, frame: bytes | None = None
+        self,
+        request: dict,
+        probes: dict,
+        plan=None,
+        spare: _Child | None = None,
+        frame: bytes | None = None,
+        source: bytearray | None = None,
     ) -> None:
         self.request = request
+        # the module's source, UTF-8 (the host wipes it once the answer is sent)
+        self.source = source if source is not None else bytearray()
         self.probes = probes
         self.plan = plan
         self.spare = spare
@@ -281,11 +297,11 @@ class Supervisor:
         spare, self.spare = self.spare, None
         if spare is not None:
             fits = len(indices) == len(self.jobs) and spare.memory_mb == int(self.limits["memory_mb"])
-            if fits and self.frame is not None and spare.start(self.frame):
+            if fits and self.frame is not None and spare.start(self.frame, self.source):
                 return spare
             spare.close()
         jobs = [list(self.jobs[i]) for i in indices]
-        return _Child(self.limits["memory_mb"], self.probes, self.plan, self.request, jobs)
+        return _Child(self.limits["memory_mb"], self.probes, self.plan, self.request, jobs, self.source)
 
     def _run_child(self, indices: list[int]) -> bool:
         """One child for the jobs `indices`; False when no further child should be tried."""
@@ -658,7 +674,7 @@ def _can_warm_up(torch) -> bool:
 
 def _uses_optimizer(path: str) -> bool:
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, "rb") as f:
             return OPTIMIZER_USE.search(f.read()) is not None
     except (OSError, ValueError):
         return False
@@ -724,12 +740,18 @@ def serve(protocol_in, protocol_out, ready: dict, probes: dict, plan, many: bool
             frame = frames.read_frame(protocol_in, MAX_REQUEST_BYTES)
             if frame is None:
                 return
+            # The submission's source, straight into a buffer that is wiped once it is done: each
+            # next child is forked from this process, and freed memory keeps its bytes, so no
+            # other copy of it may ever be made here (the child decodes it, in its own memory).
+            source = frames.read_frame_into(protocol_in, MAX_REQUEST_BYTES)
+            if source is None:
+                return
             request = supervisor = None
             memory_mb = None
             try:
                 request = json.loads(frame)
                 memory_mb = int(request["limits"]["memory_mb"])
-                if many and not warmed and OPTIMIZER_USE.search(str(request.get("source", ""))):
+                if many and not warmed and OPTIMIZER_USE.search(source) is not None:
                     import torch
 
                     warmed = True  # asked once; never taken on a GPU machine (see _can_warm_up)
@@ -739,7 +761,7 @@ def serve(protocol_in, protocol_out, ready: dict, probes: dict, plan, many: bool
                             spare = None
                         warm_up_torch(torch)
                         gc.freeze()
-                supervisor = Supervisor(request, probes, plan, spare, frame)
+                supervisor = Supervisor(request, probes, plan, spare, frame, source)
                 spare = None
                 reply = supervisor.run()
             except Exception:
@@ -750,8 +772,9 @@ def serve(protocol_in, protocol_out, ready: dict, probes: dict, plan, many: bool
                 if supervisor is not None:
                     with _uninterrupted():
                         supervisor.finish()
+                frames.wipe(source)
             # Nothing of this submission stays reachable in the next child, forked from here.
-            del reply, request, supervisor, frame
+            del reply, request, supervisor, frame, source
             if many and memory_mb is not None and spare is None:
                 with _uninterrupted():
                     try:
@@ -864,7 +887,8 @@ def _zygote_loop(sock: socket.socket, hosts: dict[int, float]) -> None:
                     isolation.prctl(isolation.PR_SET_CHILD_SUBREAPER, 1)
                     if os.getppid() != zygote:
                         raise SystemExit(1)
-                    protocol_in, protocol_out = os.fdopen(fds[0], "rb"), os.fdopen(fds[1], "wb")
+                    # unbuffered in: a request's source is read straight into its own buffer
+                    protocol_in, protocol_out = os.fdopen(fds[0], "rb", buffering=0), os.fdopen(fds[1], "wb")
                     serve(protocol_in, protocol_out, dict(ready, pid=os.getpid()), probes, plan, True, warmed)
                 except BaseException:
                     code = 1
@@ -884,7 +908,7 @@ def main() -> None:
     if zygote:
         sock = socket.socket(fileno=os.dup(0))
     else:
-        protocol_in = os.fdopen(os.dup(0), "rb")
+        protocol_in = os.fdopen(os.dup(0), "rb", buffering=0)  # see serve: the source's one buffer
         protocol_out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)

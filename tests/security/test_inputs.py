@@ -365,7 +365,7 @@ def test_a_request_the_host_would_refuse_is_never_sent(tmp_path):
     with grader:
         grader.host.ready()
         pid = grader.host._proc.pid
-        huge = Submission("blocks", "blocks.py", "# " + "é" * (MAX_REQUEST_BYTES // 5) + "\n" + SOLUTION, names)
+        huge = Submission("blocks", "blocks.py", "# " + "é" * (MAX_REQUEST_BYTES // 2) + "\n" + SOLUTION, names)
         result = grader.grade_staged(Staged(huge, "blocks.py"), "huge")
         assert (result.score, result.status) == (0, "crashed")
         assert any("too large to run" in n for n in result.notes), result.notes

@@ -375,3 +375,50 @@ def test_student_code_ends_with_its_host(mode):
     for pid in left:
         os.kill(pid, 9)
     assert not left, f"processes of the sandbox outlived their host: {left}"
+
+
+SCAN_OWN_MEMORY = '''
+import ctypes, re
+
+def f():
+    """Every token of the form SEC+RET-<hex> this process's readable private memory holds."""
+    wanted = re.compile(b"SEC" + b"RET-([0-9a-f]{32})")
+    found = set()
+    with open("/proc/self/maps") as maps:
+        regions = [line.split() for line in maps]
+    for parts in regions:
+        if not parts[1].startswith("r") or not parts[1].endswith("p") or (len(parts) > 5 and parts[5] != "[heap]"):
+            continue
+        start, end = (int(x, 16) for x in parts[0].split("-"))
+        for at in range(start, end, 1 << 24):
+            chunk = ctypes.string_at(at, min(1 << 24, end - at) + 0)
+            found.update(m.group(1).decode() for m in wanted.finditer(chunk))
+    return sorted(found)
+
+def g():
+    return 1
+'''
+
+
+@pytest.mark.parametrize("mode", _host_modes()[:1])
+def test_a_submission_cannot_read_the_source_of_the_one_before_it(mode):
+    """A host serves a batch's submissions one after another, each in a child forked from it:
+    what the host held of one submission's source must not be in the memory of the next
+    submission's child (freed memory keeps its bytes until it is reused)."""
+    import secrets
+
+    if mode == "basic":
+        pytest.skip("the basic sandbox runs as this user: nothing of its memory is private")
+    token = secrets.token_hex(16)
+    first = f"# SECRET-{token}\n" * 200 + "def f():\n    return 1\ndef g():\n    return 2\n"
+    names = ("f", "g")
+    with SandboxHost([PROBES], sandbox=mode, warm_up=True) as host:
+        host.ready()
+        limits = Limits(**{**LIMITS, "memory_mb": 1024})
+        done = host.run(Submission("student", "student.py", first, names), [("first", None)], limits)
+        assert done.outcomes[("first", None)].ok, done
+        for _ in range(2):  # the spare child forked after the first, and the one after that
+            scan = host.run(Submission("student", "student.py", SCAN_OWN_MEMORY, names), [("first", None)], limits)
+            outcome = scan.outcomes[("first", None)]
+            assert outcome.ok, outcome.error
+            assert token not in outcome.data, "the next submission read the first one's source"
