@@ -28,12 +28,9 @@ def pack_json(obj) -> bytes:
 
 def read_frame(stream, max_bytes: int) -> bytes | None:
     """One frame from a blocking binary stream; None at a clean end of stream."""
-    header = _read_exact(stream, _FRAME_HEADER.size)
-    if header is None:
+    size = _read_size(stream, max_bytes)
+    if size is None:
         return None
-    (size,) = _FRAME_HEADER.unpack(header)
-    if size > max_bytes:
-        raise DataError(f"a frame of {size} bytes exceeds the limit of {max_bytes}")
     payload = _read_exact(stream, size)
     if payload is None:
         raise DataError("the stream ended inside a frame")
@@ -43,12 +40,9 @@ def read_frame(stream, max_bytes: int) -> bytes | None:
 def read_frame_into(stream, max_bytes: int) -> bytearray | None:
     """One frame from an unbuffered binary stream, read straight into a bytearray of its own
     (no other copy of it in this process, so that `wipe` can clear it); None at a clean end."""
-    header = _read_exact(stream, _FRAME_HEADER.size)
-    if header is None:
+    size = _read_size(stream, max_bytes)
+    if size is None:
         return None
-    (size,) = _FRAME_HEADER.unpack(header)
-    if size > max_bytes:
-        raise DataError(f"a frame of {size} bytes exceeds the limit of {max_bytes}")
     payload = bytearray(size)
     view, got = memoryview(payload), 0
     try:
@@ -73,6 +67,17 @@ def write_frame(fd: int, payload) -> None:
         view = memoryview(part)
         while view:
             view = view[os.write(fd, view) :]
+
+
+def _read_size(stream, max_bytes: int) -> int | None:
+    """A frame's length, checked against `max_bytes`; None at a clean end of stream."""
+    header = _read_exact(stream, _FRAME_HEADER.size)
+    if header is None:
+        return None
+    (size,) = _FRAME_HEADER.unpack(header)
+    if size > max_bytes:
+        raise DataError(f"a frame of {size} bytes exceeds the limit of {max_bytes}")
+    return size
 
 
 def _read_exact(stream, n: int) -> bytes | None:
