@@ -497,46 +497,33 @@ def handout_problems(assignment, languages=TRANSLATED) -> list[Problem]:
     every fenced block as in English, in order; the same inline code spans; as many headings."""
     folder = assignment.folder
     english = (folder / "README.md").read_text(encoding="utf-8")
+    first_line = handout_stamp(folder).strip()
     problems = []
     for language in languages:
         path = folder / f"README.{language}.md"
         where = _relative(path, assignment.course_root)
+
+        def problem(what: str) -> None:  # (called within this language's turn of the loop)
+            problems.append(Problem(language, where, "handout", "", what))  # noqa: B023
+
         if not path.is_file():
-            problems.append(
-                Problem(
-                    language,
-                    where,
-                    "handout",
-                    "",
-                    "missing: translate README.md into it, its first line " + handout_stamp(folder).strip(),
-                )
-            )
+            problem("missing: translate README.md into it, its first line " + first_line)
             continue
         text = path.read_text(encoding="utf-8")
         stamp = HANDOUT_STAMP.match(text)
         if stamp is None or stamp.group(1) != handout_digest(english):
-            problems.append(
-                Problem(
-                    language,
-                    where,
-                    "handout",
-                    "",
-                    "translates another version of README.md: bring it up to date, then make its first line "
-                    + handout_stamp(folder).strip(),
-                )
+            problem(
+                f"translates another version of README.md: bring it up to date, then make its first line {first_line}"
             )
         body = HANDOUT_STAMP.sub("", text, count=1)
         if [m.group(0) for m in _FENCE.finditer(body)] != [m.group(0) for m in _FENCE.finditer(english)]:
-            problems.append(Problem(language, where, "handout", "", "its code blocks differ from README.md's"))
+            problem("its code blocks differ from README.md's")
         spans = {m.group(2).strip() for m in _SPAN.finditer(_FENCE.sub("", body))}
         want = {m.group(2).strip() for m in _SPAN.finditer(_FENCE.sub("", english))}
         if spans != want:
-            extra, lacking = sorted(spans - want), sorted(want - spans)
-            problems.append(
-                Problem(language, where, "handout", "", f"inline code differs: lacks {lacking}, adds {extra}")
-            )
+            problem(f"inline code differs: lacks {sorted(want - spans)}, adds {sorted(spans - want)}")
         if len(_HEADING.findall(_FENCE.sub("", body))) != len(_HEADING.findall(_FENCE.sub("", english))):
-            problems.append(Problem(language, where, "handout", "", "its headings differ in number from README.md's"))
+            problem("its headings differ in number from README.md's")
     return problems
 
 
