@@ -609,18 +609,19 @@ def grade_batch(
 
     # forked now, while this process is small (before torch): the similarity check's fingerprints
     gatherer = similarity.Gatherer(out_dir, assignment, language)
-    next_gradebook = [0.0]  # when the gradebook is next rewritten
+    next_gradebook = 0.0  # when the gradebook is next rewritten
     try:
 
         def record(result: SubmissionResult) -> None:
+            nonlocal next_gradebook
             result.answers = questions.answers_of(assignment, inputs.get(result.name))  # written answers, read here
             with i18n.using(language):
                 write_submission(out_dir, result)
             results.append(result)
             rows.append(gradebook_row(result, columns.get(result.name)))
-            if time.monotonic() >= next_gradebook[0]:
+            if time.monotonic() >= next_gradebook:
                 write_gradebook(gradebook, assignment.task_ids, rows, extra)
-                next_gradebook[0] = time.monotonic() + GRADEBOOK_SECONDS
+                next_gradebook = time.monotonic() + GRADEBOOK_SECONDS
             if result.source:
                 gatherer.add(result.name, result.source)  # fingerprinted beside the grading
             if on_result is not None:
