@@ -189,32 +189,25 @@ class Grader:
         started = time.monotonic() if started is None else started
         flags: list | None = None  # a static read of the source, for the instructor's review; never a score
 
-        prepared = None  # the judging fork, made while the sandbox runs the submission
-
         def read_source() -> None:  # done while the sandbox runs the submission: it needs nothing of the run
             nonlocal flags
             flags = [f.to_dict() for f in scan_integrity(staged.submission.source, self.assignment.allowed_imports)]
 
         def meanwhile() -> None:
-            nonlocal prepared
             read_source()
-            prepared = self.judges.prepare()
+            self.judges.prepare()  # the judging process, forked now if none is waiting
 
-        try:
-            run = self.host.run(
-                staged.submission,
-                self.judges.jobs(self.tasks),
-                self.limits,
-                decode=False,
-                stand_in=self.judges.stand_in,
-                meanwhile=meanwhile,
-            )
-            if flags is None:  # the request never reached the sandbox (refused, or its host was gone)
-                read_source()
-            judgement = self.judges.judge(run, self.tasks, self.limits, prepared=prepared)
-        finally:
-            if prepared is not None:
-                prepared.close()  # unused (an error came first): let it go
+        run = self.host.run(
+            staged.submission,
+            self.judges.jobs(self.tasks),
+            self.limits,
+            decode=False,
+            stand_in=self.judges.stand_in,
+            meanwhile=meanwhile,
+        )
+        if flags is None:  # the request never reached the sandbox (refused, or its host was gone)
+            read_source()
+        judgement = self.judges.judge(run, self.tasks, self.limits)
         tests = judgement.results
         module = self.assignment.module
         if staged.lines is not None:  # a notebook: its errors cite the cell and line, not the made-up module's

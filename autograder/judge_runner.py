@@ -295,6 +295,44 @@ def _task_of(item) -> tuple[str | None, float]:
     return mark.args[0], float(mark.kwargs.get("points", 0))
 
 
+_SHAPE_DEPTH = 4  # how far into a module's containers `_shape` looks
+_SHAPE_ITEMS = 2000  # and how many items of each
+_SCALARS = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _shape(value, depth: int, own: frozenset[str]):
+    """A comparable picture of `value`: what it is and, for containers and for the functions,
+    classes and objects of the modules named in `own`, the same of what they hold, `depth`
+    levels down (a tensor: its in-place version; a cache: its size). Two pictures differ when
+    anything in reach was rebound, added, removed or changed in place; what other modules
+    define (torch, the kit) is pictured by identity only."""
+    if isinstance(value, _SCALARS):
+        return value if not isinstance(value, float) or value == value else "nan"
+    if isinstance(value, types.ModuleType) or depth <= 0:
+        return id(value)
+    down = depth - 1
+    if isinstance(value, dict):
+        items = list(value.items())[:_SHAPE_ITEMS]
+        return (id(value), len(value), tuple((_shape(k, 1, own), _shape(v, down, own)) for k, v in items))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return (id(value), len(value), tuple(_shape(v, down, own) for v in list(value)[:_SHAPE_ITEMS]))
+    if isinstance(value, bytearray):
+        return (id(value), bytes(value))
+    version = getattr(value, "_version", None)
+    if isinstance(version, int):  # a tensor
+        return (id(value), version)
+    kind = value if isinstance(value, type) else type(value)
+    if kind.__module__ not in own and getattr(value, "__module__", None) not in own:
+        return id(value)
+    if isinstance(value, type):  # its own attributes, less Python's caches (__slotnames__, _abc_impl)
+        held = [(k, v) for k, v in list(vars(value).items()) if not k.startswith(("__", "_abc_"))]
+        return (id(value), tuple((k, _shape(v, down, own)) for k, v in held))
+    cache = getattr(value, "cache_info", None)
+    held = [getattr(value, "__defaults__", None), getattr(value, "__kwdefaults__", None)]
+    held.append(getattr(value, "__dict__", None))
+    return (id(value), cache().currsize if callable(cache) else None, tuple(_shape(h, down, own) for h in held))
+
+
 class JudgeSuite:
     """A collected suite (visible or hidden) of one assignment, ready to judge sandbox runs."""
 
@@ -304,6 +342,7 @@ class JudgeSuite:
         self.assignment = assignment
         self.suite = suite
         self.dir = assignment.suite_dir(suite)
+        self._judging: limited.Server | None = None  # the judging process (see `judge`)
         self.judge_files = assignment.judge_files(suite)
         self.probe_files = assignment.probe_files(suite)
         if not self.judge_files:
@@ -326,6 +365,21 @@ class JudgeSuite:
                 self.given(name)
         self._check_points()
         self.secret_lines = self._secret_lines() if suite == "hidden" else frozenset()
+        self._suite_modules = self._own_modules()
+
+    def _own_modules(self) -> list[types.ModuleType]:
+        """The suite's judge and probe modules, and the helper modules beside them they hold."""
+        found: dict[int, types.ModuleType] = {}
+        roots = [item.module for item in self._items if getattr(item, "module", None) is not None]
+        roots += [sys.modules[spec.function.__module__] for spec in self.probes.values()]
+        folder = os.path.abspath(self.dir)
+        for module in roots:
+            found[id(module)] = module
+            for value in list(vars(module).values()):
+                file = getattr(value, "__file__", None) if isinstance(value, types.ModuleType) else None
+                if file and os.path.dirname(os.path.abspath(file)) == folder:
+                    found[id(value)] = value
+        return list(found.values())
 
     def _secret_lines(self) -> frozenset[str]:
         """Lines of the hidden suite's source, which no feedback may repeat (a submission that
@@ -435,7 +489,9 @@ class JudgeSuite:
         return tests
 
     def close(self) -> None:
-        """End the collected pytest session (its plugins' clean-ups run)."""
+        """End the judging process and the collected pytest session (its plugins' clean-ups run)."""
+        if self._judging is not None:
+            self._judging.close()
         session, self._session = getattr(self, "_session", None), None
         if session is not None:
             from _pytest.mark import MARK_GEN
@@ -521,39 +577,45 @@ class JudgeSuite:
         order = list(self.probes)
         return sorted(needed, key=lambda j: (order.index(j[0]), self.devices_all.index(j[1]) if j[1] else -1))
 
-    def prepare(self) -> limited.Prepared:
-        """A judging fork made ahead, for `judge(..., prepared=...)`: made while the sandbox runs
-        the submission, it spares judging the wait for a fork. `close` it if it goes unused."""
-        return limited.Prepared(self._judge_packed)
+    def prepare(self) -> None:
+        """Have the judging process ready for `judge`: forked now (while the sandbox runs the
+        submission) unless the one that judged the last submission is waiting."""
+        self._server().start()
+
+    def _server(self) -> limited.Server:
+        if self._judging is None:
+            self._judging = limited.Server(self._judge_packed, watched=self._suite_state)
+        return self._judging
 
     def _judge_packed(self, data: bytes) -> dict:
         head, _, packed = data.partition(b"\n")
         tasks, memory_mb = json.loads(head)
         return self._judge_here(SandboxRun.unpack(packed), None if tasks is None else set(tasks), memory_mb)
 
-    def judge(
-        self,
-        run: SandboxRun,
-        tasks: set[str] | None = None,
-        limits: Limits | None = None,
-        prepared: limited.Prepared | None = None,
-    ) -> Judgement:
-        """Judge one sandbox run in a forked child under the judging limits (see `limited`):
-        decoding, checking against the probes' declarations and every judge happen there, so
-        data crafted to make a judge loop or allocate costs this submission only. `prepared`
-        (from `prepare`) is that child made ahead, handed the run through a pipe."""
+    def _suite_state(self) -> tuple:
+        """What judging could leave behind in the suite's own modules (its judge files, and
+        the helpers beside them they imported), for `limited.Server` to compare after each
+        submission: a judge that keeps anything of a submission (a list it appends to, a
+        counter, a cache) ends its judging process, so the next submission is judged afresh."""
+        own = frozenset(module.__name__ for module in self._suite_modules)
+        return tuple(
+            (name, _shape(value, _SHAPE_DEPTH, own))
+            for module in self._suite_modules
+            for name, value in list(vars(module).items())
+            if not name.startswith("__")  # the import system's own (__builtins__, __loader__, ...)
+        )
+
+    def judge(self, run: SandboxRun, tasks: set[str] | None = None, limits: Limits | None = None) -> Judgement:
+        """Judge one sandbox run in the judging process (`limited.Server`, a fork of the grader)
+        under the judging limits: decoding, checking against the probes' declarations and every
+        judge happen there, so data crafted to make a judge loop or allocate costs this
+        submission only. That process judges submission after submission as long as judging
+        leaves nothing behind that a fresh fork would not have (`_suite_state`)."""
         limits = limits or self.assignment.limits
-        if prepared is not None:
-            head = json.dumps([None if tasks is None else sorted(tasks), limits.judge_memory_mb]).encode()
-            outcome = prepared.run(
-                head + b"\n" + run.pack(), seconds=limits.judge_seconds, memory_mb=limits.judge_memory_mb
-            )
-        else:
-            outcome = limited.call(
-                lambda: self._judge_here(run, tasks, limits.judge_memory_mb),
-                seconds=limits.judge_seconds,
-                memory_mb=limits.judge_memory_mb,
-            )
+        head = json.dumps([None if tasks is None else sorted(tasks), limits.judge_memory_mb]).encode()
+        outcome = self._server().run(
+            head + b"\n" + run.pack(), seconds=limits.judge_seconds, memory_mb=limits.judge_memory_mb
+        )
         if outcome.ok:
             by_id = {t.nodeid: t for t in self.tests}
             results = [TestResult(by_id[n], o, float(sc), m, c) for n, o, sc, m, c in outcome.value["results"]]

@@ -8,7 +8,13 @@ child that exceeds its memory dies alone. Fork, not spawn: the child keeps torch
 collected suite, so this costs a few milliseconds, not an import. A child that answered is
 not waited for: it closes its end of the pipe first, and its exit (unmapping all it inherited,
 several milliseconds with torch) goes on while the grader moves on; it is reaped at a later call.
-`Prepared` makes the fork ahead of the work, for the same reason.
+
+`Server` is that child kept for one input after another, each under the same limits: a fresh
+fork of a torch-sized grader costs about 40 ms of CPU (the fork, the pages it copies as it
+first touches them, its exit), more than judging a submission does. What a fresh fork would
+start from is kept: the random generators are put back before each input, and the child ends
+after an input that changed what its owner watches, or torch's global settings, or that grew
+its memory, so that the next input gets a fresh fork.
 """
 
 from __future__ import annotations
@@ -69,61 +75,98 @@ def call(fn: Callable[[], Any], *, seconds: float, memory_mb: int) -> Outcome:
     return _outcome(pid, read_fd, seconds, memory_mb)
 
 
-class Prepared:
-    """A fork made ahead of its work: it waits, using nothing, until `run` hands it its input,
-    then runs `fn(input)` under the limits exactly as `call` would. The grader makes it while
-    the sandbox runs a submission, so that judging does not wait for a fork. Not used, it is let
-    go by `close` (it ends without running anything)."""
+SERVER_USES = 200  # inputs one Server child takes before a fresh fork takes over
+SERVER_GROWTH_BYTES = 64 * 2**20  # a Server child whose data segment grew by more ends
 
-    def __init__(self, fn: Callable[[bytes], Any]) -> None:
-        _reap(block=len(_answered) > 8)
+
+class Server:
+    """A fork that runs `fn(input)` for one input after another, each under the limits `call`
+    would set (a time limit from the parent, a CPU and a memory limit of its own counted from
+    where the input starts), until it is closed. `start` forks it ahead of its first input (the
+    grader does so while the sandbox runs a submission). Before each input the child puts the
+    random generators of Python, torch and numpy back as they were when it was forked; after
+    each, it ends (and the next input gets a fresh fork) when the input failed, when
+    `watched()` or torch's global settings differ from when it was forked, when its data
+    segment grew by more than SERVER_GROWTH_BYTES, or after SERVER_USES inputs. A fork that
+    is gone by the time an input comes is replaced. Not for use across a fork of its owner:
+    a forked owner starts a child of its own."""
+
+    def __init__(self, fn: Callable[[bytes], Any], watched: Callable[[], object] | None = None) -> None:
         self._fn = fn
+        self._watched = watched
+        self._pid = 0
+        self._owner = os.getpid()
+        self.forks = 0  # children started so far (by this owner)
+
+    def start(self) -> None:
+        """Fork the child now, unless one is waiting."""
+        if self._owner != os.getpid():  # inherited from the process that forked us: not ours
+            self._pid, self._owner, self.forks = 0, os.getpid(), 0
+        if self._pid:
+            return
+        _reap(block=len(_answered) > 8)
         input_r, self._input = os.pipe()
         self._answers, answer_w = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: never returns
             os.close(self._input)
             os.close(self._answers)
-            try:
-                with os.fdopen(input_r, "rb") as stream:
-                    limits = frames.read_frame(stream, 4096)
-                    data = frames.read_frame(stream, MAX_INPUT_BYTES) if limits is not None else None
-                if data is None:
-                    os._exit(0)  # let go unused
-                seconds, memory_mb = json.loads(limits)
-            except BaseException:
-                os._exit(_EXIT_ERROR)
-            _child(lambda: fn(data), answer_w, seconds, memory_mb)
+            _serve(self._fn, input_r, answer_w, self._watched)
         self._pid = pid
+        self.forks += 1
         os.close(input_r)
         os.close(answer_w)
 
     def run(self, data: bytes, *, seconds: float, memory_mb: int) -> Outcome:
-        """`fn(data)` in the waiting child under the limits (in a fresh fork, should it be gone)."""
+        """`fn(data)` in the child under the limits."""
+        request = (frames.pack_json([seconds, memory_mb]), frames.pack_frame(data))
+        for attempt in range(2):
+            self.start()
+            try:
+                for frame in request:
+                    view = memoryview(frame)
+                    while view:
+                        view = view[os.write(self._input, view) :]
+                break
+            except OSError:  # it ended while it waited (killed from outside): a fresh fork
+                self._let_go(kill=True)
+                if attempt:
+                    return Outcome(FAILED, detail="its process could not be started")
+        pid = self._pid
+        deadline = time.monotonic() + seconds
+        payload, timed_out, too_large = _framed_answer(self._answers, deadline)
+        answer = _answer(payload) if payload is not None else None
+        if answer is not None and "value" in answer:
+            if answer.get("last"):
+                self._let_go()
+            return Outcome(OK, value=answer["value"])
+        self._pid = 0
+        os.close(self._input)
+        os.close(self._answers)
+        if timed_out or too_large:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return _ended(pid, answer, timed_out, too_large, seconds, memory_mb)
+
+    def _let_go(self, kill: bool = False) -> None:
         pid, self._pid = self._pid, 0
         if not pid:
-            raise RuntimeError("this prepared fork was used or let go already")
-        try:
-            for frame in (frames.pack_json([seconds, memory_mb]), frames.pack_frame(data)):
-                view = memoryview(frame)
-                while view:
-                    view = view[os.write(self._input, view) :]
-        except OSError:  # it is gone (killed from outside): the work goes to a fresh fork
-            os.close(self._input)
-            os.close(self._answers)
-            _reap_now(pid)
-            fn = self._fn
-            return call(lambda: fn(data), seconds=seconds, memory_mb=memory_mb)
-        os.close(self._input)
-        return _outcome(pid, self._answers, seconds, memory_mb)
+            return
+        os.close(self._input)  # a waiting child reads the end of its input and exits
+        os.close(self._answers)
+        if kill:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _answered.append(pid)  # reaped at a later call
 
     def close(self) -> None:
-        """Let an unused fork go (it reads the end of its input and exits); nothing if used."""
-        pid, self._pid = self._pid, 0
-        if pid:
-            os.close(self._input)
-            os.close(self._answers)
-            _answered.append(pid)  # reaped at a later call
+        """Let the child go (it ends without running anything more)."""
+        if self._owner == os.getpid():
+            self._let_go()
 
 
 def _reap_now(pid: int) -> None:
@@ -133,21 +176,26 @@ def _reap_now(pid: int) -> None:
         pass
 
 
+def _child_setup() -> None:
+    """What every child of ours sets first: default signals, torch on one thread."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    torch = sys.modules.get("torch")  # the grader's (a fork does not import it again)
+    if torch is not None:
+        torch.set_num_threads(1)  # deliberate: judging is small, and many run at once
+
+
 def _child(fn: Callable[[], Any], write_fd: int, seconds: float, memory_mb: int) -> None:
     """In the forked child: the limits, `fn()`, its answer on `write_fd`. Never returns."""
     code = _EXIT_ERROR
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _child_setup()
         base = isolation.data_segment_bytes()
         if base is not None:
             limit = base + memory_mb * 2**20
             resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
         cpu = int(seconds) + 2
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        torch = sys.modules.get("torch")  # the grader's (a fork does not import it again)
-        if torch is not None:
-            torch.set_num_threads(1)  # deliberate: judging is small, and many run at once
         try:
             payload = json.dumps({"value": fn()}, allow_nan=True).encode("utf-8")
         except MemoryError:
@@ -164,6 +212,129 @@ def _child(fn: Callable[[], Any], write_fd: int, seconds: float, memory_mb: int)
         pass
     finally:
         os._exit(code)
+
+
+class _Fresh:
+    """What a fresh fork of the owner starts from, taken in a Server child as it starts: the
+    random generators' states (put back before each input) and torch's global settings (an
+    input that changed them ends the child)."""
+
+    def __init__(self) -> None:
+        import random
+
+        self.random = random.getstate()
+        torch = sys.modules.get("torch")
+        self.torch = torch.random.get_rng_state() if torch is not None else None
+        numpy = sys.modules.get("numpy")
+        self.numpy = numpy.random.get_state() if numpy is not None else None
+        self.settings = _torch_settings()
+
+    def restore(self) -> None:
+        import random
+
+        random.setstate(self.random)
+        if self.torch is not None:
+            sys.modules["torch"].random.set_rng_state(self.torch)
+        numpy = sys.modules.get("numpy")
+        if self.numpy is not None and numpy is not None:
+            numpy.random.set_state(self.numpy)
+
+
+def _torch_settings() -> tuple:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return ()
+    return (
+        torch.get_default_dtype(),
+        torch.is_grad_enabled(),
+        torch.is_inference_mode_enabled(),
+        torch.are_deterministic_algorithms_enabled(),
+        torch.get_num_threads(),
+        str(torch.get_default_device()),
+    )
+
+
+def _serve(fn: Callable[[bytes], Any], input_r: int, answer_w: int, watched: Callable[[], object] | None) -> None:
+    """In a Server's child: one input after another, each answered as a frame. Never returns."""
+    code = _EXIT_ERROR
+    try:
+        _child_setup()
+        # It outlives the input it was forked for: it must not keep the grader's other pipes
+        # open (its sandbox host's, its pool's), whose other ends wait for their end of file.
+        isolation.close_other_fds({0, 1, 2, input_r, answer_w})
+        fresh = _Fresh()
+        seen = watched() if watched is not None else None
+        base = isolation.data_segment_bytes()
+        cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        data_hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+        with os.fdopen(input_r, "rb") as stream:
+            for served in range(1, SERVER_USES + 1):
+                limits = frames.read_frame(stream, 4096)
+                if limits is None:  # let go
+                    code = 0
+                    break
+                data = frames.read_frame(stream, MAX_INPUT_BYTES)
+                seconds, memory_mb = json.loads(limits)
+                # Only the soft limits, counted from here: the next input raises them again.
+                now = isolation.data_segment_bytes()
+                if now is not None:
+                    cap = now + memory_mb * 2**20
+                    if data_hard != resource.RLIM_INFINITY:
+                        cap = min(cap, data_hard)
+                    resource.setrlimit(resource.RLIMIT_DATA, (cap, data_hard))
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                cpu = int(usage.ru_utime + usage.ru_stime + seconds) + 2
+                if cpu_hard != resource.RLIM_INFINITY:
+                    cpu = min(cpu, cpu_hard)
+                resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu_hard))
+                fresh.restore()
+                try:
+                    answer = {"value": fn(data)}
+                except MemoryError:
+                    code = _EXIT_MEMORY
+                    raise
+                except BaseException as exc:  # a bug of ours: report it, the grader records it
+                    answer = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+                data = None
+                grown = base is not None and (isolation.data_segment_bytes() or 0) - base > SERVER_GROWTH_BYTES
+                last = (
+                    "error" in answer
+                    or served == SERVER_USES
+                    or grown
+                    or _torch_settings() != fresh.settings
+                    or (watched is not None and watched() != seen)
+                )
+                frames.write_frame(answer_w, json.dumps({**answer, "last": last}, allow_nan=True).encode("utf-8"))
+                if last:
+                    code = 0
+                    break
+        os.close(answer_w)
+    except BaseException:
+        pass
+    finally:
+        os._exit(code)
+
+
+def _framed_answer(read_fd: int, deadline: float) -> tuple[bytes | None, bool, bool]:
+    """One answer frame from a Server child, waiting until `deadline`: (the frame or None if
+    the child ended first, whether the time ran out, whether the answer was too large)."""
+    reader = frames.FrameReader(MAX_RESULT_BYTES)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None, True, False
+        ready, _, _ = select.select([read_fd], [], [], remaining)
+        if not ready:
+            continue
+        chunk = os.read(read_fd, 1 << 20)
+        if not chunk:
+            return None, False, False
+        try:
+            got = reader.feed(chunk)
+        except frames.DataError:
+            return None, False, True
+        if got:
+            return got[0], False, False
 
 
 def _outcome(pid: int, read_fd: int, seconds: float, memory_mb: int) -> Outcome:
@@ -201,6 +372,12 @@ def _outcome(pid: int, read_fd: int, seconds: float, memory_mb: int) -> Outcome:
     if answer is not None and "value" in answer:
         _answered.append(pid)  # it answered in full: its exit is no longer our business
         return Outcome(OK, value=answer["value"])
+    return _ended(pid, answer, timed_out, size > MAX_RESULT_BYTES, seconds, memory_mb)
+
+
+def _ended(pid: int, answer: dict | None, timed_out: bool, too_large: bool, seconds: float, memory_mb: int) -> Outcome:
+    """How a child that gave no value went (it is waited for): its time, its memory, its
+    result's size, or the error it reported."""
     _, status = os.waitpid(pid, 0)
     if timed_out:
         return Outcome(TIMED_OUT, detail=f"it took longer than {seconds:g} s")
@@ -208,16 +385,16 @@ def _outcome(pid: int, read_fd: int, seconds: float, memory_mb: int) -> Outcome:
         return Outcome(TIMED_OUT, detail=f"it used more than {seconds:g} s of CPU time")
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == _EXIT_MEMORY:
         return Outcome(OUT_OF_MEMORY, detail=f"it needed more than {memory_mb} MB of memory")
-    if size > MAX_RESULT_BYTES:
+    if too_large:
         return Outcome(FAILED, detail="its result was too large")
+    if answer is not None and "error" in answer:
+        return Outcome(FAILED, detail=str(answer["error"]))
     if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
         if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
             # the kernel's OOM killer, or a cgroup limit
             return Outcome(OUT_OF_MEMORY, detail=f"it was killed (out of memory, limit {memory_mb} MB)")
         return Outcome(FAILED, detail="it ended without a result")
-    if answer is None:
-        return Outcome(FAILED, detail="its result was malformed")
-    return Outcome(FAILED, detail=str(answer["error"]))
+    return Outcome(FAILED, detail="its result was malformed")
 
 
 def _answer(data: bytes) -> dict | None:

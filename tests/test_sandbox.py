@@ -308,3 +308,41 @@ def test_each_run_is_pid_1_of_a_namespace_of_its_own_with_a_uid_of_its_own(host)
     if host.sandbox == "root":
         uids = [uid for _, _, uid in seen]
         assert len(set(uids)) == 3 and min(uids) >= 200_000, uids
+
+
+def _children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a child's uid names its pid in root mode only")
+def test_a_host_for_many_submissions_runs_each_in_a_child_forked_ahead_that_outlived_the_last():
+    """A host that serves a batch forks its next children (SPARES of them) as soon as an answer
+    is sent, and cleans up after the last child while they wait: each submission then runs in a
+    child that was waiting before its request came, which the clean-up of the one before it
+    (which kills whatever that child left) did not touch."""
+    from autograder.sandbox import host as sandbox_host
+    from autograder.sandbox.namespaces import SANDBOX_UID_BASE
+
+    source = "import os\ndef f(): return os.getuid()\ndef g(): return 1\n"
+    with SandboxHost([PROBES], sandbox="root", warm_up=True) as many:
+        many.ready()
+        host_pid = many._proc.pid
+        run(many, source)  # the first request forks its own child; the spares come after it
+        for _ in range(4):
+            deadline = time.monotonic() + 5
+            while len(waiting := _children_of(host_pid)) != sandbox_host.SPARES and time.monotonic() < deadline:
+                time.sleep(0.02)  # (the last child may still be being cleaned up)
+            assert len(waiting) == sandbox_host.SPARES, waiting
+            result = run(many, source)
+            assert status(result) == "ok"
+            assert result.outcomes[("first", None)].data - SANDBOX_UID_BASE in waiting

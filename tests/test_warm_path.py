@@ -86,14 +86,14 @@ def test_fail_message(reported):
 """
 
 
-def tiny_course(root: Path):
+def tiny_course(root: Path, judges: str = JUDGES):
     base = root / "assignments" / "01-tiny"
     suite = base / "tests" / "hidden"
     suite.mkdir(parents=True)
     (base / "assignment.toml").write_text(TOML)
     (base / "README.md").write_text("# Tiny\n")
     (suite / "probes.py").write_text(SUITE_PROBES)
-    (suite / "test_tiny.py").write_text(JUDGES)
+    (suite / "test_tiny.py").write_text(judges)
     (root / "solutions" / "01-tiny").mkdir(parents=True)
     solution = "def value():\n    ### BEGIN SOLUTION\n    return 0.5\n    ### END SOLUTION\n"
     (root / "solutions" / "01-tiny" / "tiny.py").write_text(solution)
@@ -127,6 +127,53 @@ def test_judges_are_collected_once_and_every_submission_is_judged_afresh(tmp_pat
             "test_fixtures",
             "test_nothing_left_from_others",
         ]
+
+
+LOGGING_JUDGES = """
+import os
+
+import torch
+
+from autograder.judging import task, unwrap
+
+SEEN = []
+
+
+@task("value", points=4)
+def test_below_one(reported):
+    "value is below 1"
+    with open(os.environ["TINY_JUDGED"], "a") as log:  # which process judged, and what it drew
+        log.write(f"{os.getpid()} {torch.rand(1).item()}\\n")
+    KEEP  # (replaced: a judge that keeps something of each submission, or one that does not)
+    assert unwrap(reported["x"], "value()") < 1, "value() should be below 1"
+"""
+
+
+@pytest.mark.parametrize("keeps", [False, True], ids=["keeps nothing", "keeps a list"])
+def test_one_judging_process_judges_submission_after_submission_unless_judging_keeps_something(
+    tmp_path, monkeypatch, keeps
+):
+    """A judging process is kept from one submission to the next while judging leaves nothing
+    behind in the suite's modules, each submission drawing from the same random state; a judge
+    that keeps something (a list it appends to) gets a fresh process for every submission."""
+    from autograder.grading import Grader
+
+    log = tmp_path / "judged.log"
+    monkeypatch.setenv("TINY_JUDGED", str(log))
+    judges = LOGGING_JUDGES.replace("KEEP", "SEEN.append(reported)" if keeps else "pass")
+    assignment = tiny_course(tmp_path / "course", judges).get("tiny")
+    sandbox = "root" if os.geteuid() == 0 else "auto"
+    scores = []
+    with Grader(assignment, sandbox=sandbox, warm_up=True) as grader:
+        for i, value in enumerate([0.5, 2.0, 0.25, 0.75]):
+            (tmp_path / f"s{i}").mkdir()
+            (tmp_path / f"s{i}" / "tiny.py").write_text(f"def value():\n    return {value}\n")
+            scores.append(grader.grade(tmp_path / f"s{i}").score)
+    assert scores == [4, 0, 4, 4]
+    judged = [line.split() for line in log.read_text().splitlines()]
+    assert len(judged) == 4
+    assert len({pid for pid, _ in judged}) == (4 if keeps else 1)
+    assert len({drawn for _, drawn in judged}) == 1
 
 
 def running_in(folder: Path) -> list[int]:
@@ -238,39 +285,85 @@ def test_a_failure_inside_the_host_reaches_the_grader_as_a_note():
     assert after.outcomes[("first", None)].data == 1
 
 
-def test_a_judging_fork_made_ahead_judges_as_a_fresh_one_would():
-    """`limited.Prepared` forks before it has work (while the sandbox runs), then runs it under
-    the same limits as `limited.call`; if the fork is gone by then, a fresh one does the work."""
+def _ended(pid: int) -> bool:
+    """Whether the child `pid` has ended (a zombie, or reaped already)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+KEPT: list = []  # what a served function leaves behind in this module, for `watched`
+
+
+def test_a_judging_process_serves_input_after_input_as_a_fresh_fork_would():
+    """`limited.Server` keeps its fork for one input after another, each under the limits
+    `limited.call` sets and starting from the random state a fresh fork has; after an input
+    that fails, overruns or changes what its owner watches, the next gets a fresh fork."""
+    import random
     import signal
 
     from autograder import limited
 
-    assert limited.Prepared(lambda data: data.decode()[::-1]).run(b"abc", seconds=5, memory_mb=64).value == "cba"
+    server = limited.Server(lambda data: [data.decode()[::-1], random.random(), os.getpid()])
+    answers = [server.run(b"abc", seconds=5, memory_mb=64).value for _ in range(4)]
+    assert {a[0] for a in answers} == {"cba"}
+    assert len({a[2] for a in answers}) == 1 and server.forks == 1  # one process served all four
+    assert len({a[1] for a in answers}) == 1  # each input drew from the same random state
 
     def forever(data):
-        while True:
+        while data != b"stop":
             pass
+        return os.getpid()
 
-    assert limited.Prepared(forever).run(b"", seconds=1, memory_mb=64).status == limited.TIMED_OUT
+    looping = limited.Server(forever)
+    assert looping.run(b"", seconds=1, memory_mb=64).status == limited.TIMED_OUT
+    assert looping.run(b"stop", seconds=5, memory_mb=64).ok and looping.forks == 2  # a fresh fork
 
     def hog(data):
-        blocks = []
-        while True:
-            blocks.append(bytearray(64 * 2**20))
+        if data == b"hog":
+            blocks = []
+            while True:
+                blocks.append(bytearray(64 * 2**20))
+        return "fine"
 
-    assert limited.Prepared(hog).run(b"", seconds=20, memory_mb=128).status == limited.OUT_OF_MEMORY
-    gone = limited.Prepared(lambda data: len(data))
+    hungry = limited.Server(hog)
+    assert hungry.run(b"hog", seconds=20, memory_mb=128).status == limited.OUT_OF_MEMORY
+    assert hungry.run(b"", seconds=5, memory_mb=128).value == "fine"
+
+    def burn(data):  # 1.2 s of CPU each: three of them exceed a limit counted from the fork's start
+        end = time.process_time() + 1.2
+        while time.process_time() < end:
+            pass
+        return os.getpid()
+
+    busy = limited.Server(burn)
+    pids = {busy.run(b"", seconds=1.5, memory_mb=64).value for _ in range(3)}
+    assert len(pids) == 1 and None not in pids  # each input's CPU limit counts from where it starts
+
+    def keep(data):
+        KEPT.append(data)
+        return len(KEPT)
+
+    stateful = limited.Server(keep, watched=lambda: len(KEPT))
+    assert [stateful.run(b"x", seconds=5, memory_mb=64).value for _ in range(3)] == [1, 1, 1]
+    assert stateful.forks == 3  # what an input left behind ended its process
+
+    gone = limited.Server(lambda data: len(data))
+    gone.start()
     os.kill(gone._pid, signal.SIGKILL)
     time.sleep(0.2)
-    assert gone.run(b"four", seconds=5, memory_mb=64).value == 4
-    unused = limited.Prepared(lambda data: None)
-    pid = unused._pid
-    unused.close()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        with open(f"/proc/{pid}/stat") as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                break  # it read the end of its input and ended, waiting to be reaped
-        time.sleep(0.05)
-    else:
-        raise AssertionError("an unused fork made ahead did not end")
+    assert gone.run(b"four", seconds=5, memory_mb=64).value == 4  # killed while it waited: replaced
+    idle = limited.Server(lambda data: None)
+    idle.start()
+    pid = idle._pid
+    idle.close()
+    assert _ended(pid), "a judging process let go did not end"
+    server.close()
+    busy.close()

@@ -22,19 +22,6 @@ from autograder.sandbox.loader import load_module
 EXIT_INTERNAL = 70  # the sandbox failed before any student code ran (the host checks which)
 
 
-def _close_other_fds(keep: set[int]) -> None:
-    try:
-        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
-    except OSError:
-        fds = list(range(3, 256))
-    for fd in fds:
-        if fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
 def _await_request(go: int) -> tuple[dict, list[list], str]:
     """In a child forked ahead of its request, its sandbox built: the request (its frame
     exactly as the grader sent it), or an exit when the host lets it go unused. The pipe is
@@ -97,7 +84,7 @@ def run(
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         data_fd = protocol.high_fd(data_fd)  # not at a descriptor student code could guess
-        _close_other_fds({0, 1, 2, data_fd, go_fd})
+        isolation.close_other_fds({0, 1, 2, data_fd, go_fd})
         sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
         sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
         sys.stdin = open(0, "r", closefd=False)

@@ -132,15 +132,31 @@ def _process_table() -> dict[int, tuple[int, str]]:
     return table
 
 
-def live_descendants(pid: int) -> set[int]:
-    """Processes below `pid` that have not exited yet (zombies are left to `reap`)."""
+def close_other_fds(keep: set[int]) -> None:
+    """Close every descriptor of this process but `keep`: a fork must not hold what its
+    parent holds (a pipe whose other end waits for an end of file, say)."""
+    try:
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 256))
+    for fd in fds:
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def live_descendants(pid: int, keep: frozenset[int] = frozenset()) -> set[int]:
+    """Processes below `pid` that have not exited yet (zombies are left to `reap`), less the
+    processes `keep` and all below them."""
     if not IS_LINUX:
         return set()
     table = _process_table()
     found: set[int] = set()
     frontier = {pid}
     while frontier:
-        frontier = {p for p, (pp, _) in table.items() if pp in frontier and p not in found}
+        frontier = {p for p, (pp, _) in table.items() if pp in frontier and p not in found and p not in keep}
         found |= frontier
     return {p for p in found if table[p][1] not in ("Z", "X")}
 
@@ -168,12 +184,14 @@ def resident_bytes(pids) -> int:
     return total
 
 
-def kill_tree(group: int | None = None) -> bool:
-    """SIGKILL a sandbox child's process group and every live descendant of this process.
+def kill_tree(group: int | None = None, keep: frozenset[int] = frozenset()) -> bool:
+    """SIGKILL a sandbox child's process group and every live descendant of this process but
+    the children `keep` (spares, which have run nothing of a submission) and theirs.
 
     The host is a child subreaper, so processes that double-forked or called setsid to escape
-    are still its descendants; it has no children other than sandbox processes. Returns
-    whether everything is gone.
+    are still its descendants (an orphan goes to its nearest subreaper ancestor: never into a
+    spare's tree); it has no children other than sandbox processes. Returns whether everything
+    is gone.
     """
     for attempt in range(200):
         if group is not None:
@@ -181,7 +199,7 @@ def kill_tree(group: int | None = None) -> bool:
                 os.killpg(group, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        targets = live_descendants(os.getpid())
+        targets = live_descendants(os.getpid(), keep)
         for pid in targets:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -212,7 +230,7 @@ class KernelGuards:
     def __init__(self) -> None:
         self.filter = None  # seccomp.Filter
         self.cgroups = None  # cgroups.MemoryCgroups
-        self.current = None  # the cgroup made for the child about to be forked
+        self.current = None  # the cgroup made for the child about to be forked (`new_cgroup`)
         self.downgrades: list[str] = []
 
     def setup(self) -> list[str]:
@@ -239,20 +257,17 @@ class KernelGuards:
             "memory": self.cgroups.describe() if self.cgroups is not None else "watchdog",
         }
 
-    # in the host, around each child
-    def before_fork(self, memory_mb: int) -> None:
-        """A fresh cgroup for the next child, limited to the submission's memory."""
-        self.after_child()
-        if self.cgroups is not None:
-            self.current = self.cgroups.create(int(memory_mb) * 2**20)
+    # in the host, for each child
+    def new_cgroup(self, memory_mb: int):
+        """A fresh cgroup for the child about to be forked, limited to the submission's memory
+        (None without cgroups): that child joins it first thing (`join`). Each child's is its
+        own (a spare may wait while another child runs); its owner removes it."""
+        self.current = self.cgroups.create(int(memory_mb) * 2**20) if self.cgroups is not None else None
+        return self.current
 
-    def oom_killed(self) -> bool:
-        return self.current is not None and self.current.oom_killed()
-
-    def after_child(self) -> None:
-        current, self.current = self.current, None
-        if current is not None:
-            current.remove()
+    def forked(self) -> None:
+        """In the host, once the child is forked: its cgroup is the child's to join, not ours."""
+        self.current = None
 
     # in the sandbox child
     def join(self) -> None:
