@@ -172,7 +172,9 @@ def check(assignment: str | None, tasks: tuple[str, ...], file: Path | None, ver
             a.task(t)
     # The sandbox host (a fresh interpreter importing torch) starts before this process imports
     # the grader (pytest and the rest): the two overlap instead of following one another.
-    first_host = SandboxHost(chosen[0].probe_files("visible")) if chosen else None
+    first_host = (
+        SandboxHost(chosen[0].probe_files("visible"), memory_mb=chosen[0].limits.memory_mb) if chosen else None
+    )
     try:
         from autograder.checking import render, run_check
         from autograder.choosing import working_file

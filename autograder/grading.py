@@ -151,7 +151,9 @@ class Grader:
                 assignment.task(t)  # an unknown task id is a clear error, not an empty run
         # The host imports torch in its own process while this one collects the judges. A
         # caller may have started it already (`check` does, before its own imports).
-        self.host = host or SandboxHost(assignment.probe_files(suite), sandbox=sandbox, warm_up=warm_up)
+        self.host = host or SandboxHost(
+            assignment.probe_files(suite), sandbox=sandbox, warm_up=warm_up, memory_mb=self.limits.memory_mb
+        )
         try:
             # a batch worker's comes collected already: the batch's process collected it and forked
             self.judges = judges or JudgeSuite(assignment, suite, devices)

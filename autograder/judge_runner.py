@@ -11,9 +11,11 @@ left out is reported as not run. No student code runs here: only plain data deco
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import difflib
+import hashlib
 import json
 import os
 import sys
@@ -314,23 +316,61 @@ def _shape(value, depth: int, own: frozenset[str]):
     if isinstance(value, dict):
         items = list(value.items())[:_SHAPE_ITEMS]
         return (id(value), len(value), tuple((_shape(k, 1, own), _shape(v, down, own)) for k, v in items))
-    if isinstance(value, (list, tuple, set, frozenset)):
+    if isinstance(value, (list, tuple, set, frozenset, collections.deque)):
         return (id(value), len(value), tuple(_shape(v, down, own) for v in list(value)[:_SHAPE_ITEMS]))
     if isinstance(value, bytearray):
         return (id(value), bytes(value))
     version = getattr(value, "_version", None)
     if isinstance(version, int):  # a tensor
         return (id(value), version)
+    state = _state_of(value)
     kind = value if isinstance(value, type) else type(value)
     if kind.__module__ not in own and getattr(value, "__module__", None) not in own:
-        return id(value)
+        return id(value) if state is None else (id(value), state)
     if isinstance(value, type):  # its own attributes, less Python's caches (__slotnames__, _abc_impl)
         held = [(k, v) for k, v in list(vars(value).items()) if not k.startswith(("__", "_abc_"))]
         return (id(value), tuple((k, _shape(v, down, own)) for k, v in held))
     cache = getattr(value, "cache_info", None)
+    cache = cache()[1:] if callable(cache) else None  # its misses (what it computed: stored) and size
     held = [getattr(value, "__defaults__", None), getattr(value, "__kwdefaults__", None)]
     held.append(getattr(value, "__dict__", None))
-    return (id(value), cache().currsize if callable(cache) else None, tuple(_shape(h, down, own) for h in held))
+    cells = []
+    for cell in getattr(value, "__closure__", None) or ():  # what a judge made by a factory keeps
+        try:
+            cells.append(cell.cell_contents)
+        except ValueError:  # not set yet
+            cells.append(None)
+    held.append(tuple(cells))
+    return (id(value), state, cache, tuple(_shape(h, down, own) for h in held))
+
+
+def _state_of(value):
+    """What an object of another library that a suite module holds can change without a
+    version counter or attributes `_shape` sees: a reference network's parameters, buffers and
+    modes, a random generator's state (a judge that draws from one would draw differently for
+    each submission), an array's contents. None for anything else."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        if isinstance(value, torch.nn.Module):
+            tensors = value.state_dict(keep_vars=True).items()
+            modes = tuple(m.training for m in value.modules())
+            return (modes, tuple((k, id(t), t._version) for k, t in tensors))
+        if isinstance(value, torch.Generator):
+            return hashlib.blake2b(value.get_state().numpy().tobytes()).digest()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if isinstance(value, numpy.ndarray):
+            contents = value.tobytes() if value.dtype != object else repr(value.tolist()).encode()
+            return (value.shape, str(value.dtype), hashlib.blake2b(contents).digest())
+        if isinstance(value, numpy.random.RandomState):
+            return hashlib.blake2b(repr(value.get_state(legacy=False)).encode()).digest()
+        if isinstance(value, numpy.random.Generator):
+            return hashlib.blake2b(repr(value.bit_generator.state).encode()).digest()
+    import random
+
+    if isinstance(value, random.Random):
+        return hash(value.getstate())
+    return None
 
 
 class JudgeSuite:
@@ -367,18 +407,23 @@ class JudgeSuite:
         self.secret_lines = self._secret_lines() if suite == "hidden" else frozenset()
         self._suite_modules = self._own_modules()
 
-    def _own_modules(self) -> list[types.ModuleType]:
-        """The suite's judge and probe modules, and the helper modules beside them they hold."""
-        found: dict[int, types.ModuleType] = {}
+    def _own_modules(self) -> list[dict]:
+        """The namespaces of the suite's judge and probe modules, and of the helper modules
+        beside them they hold: imported whole (`import inputs`), or through what they define
+        (`from inputs import reference`: the function's globals are the helper's)."""
+        found: dict[int, dict] = {}
         roots = [item.module for item in self._items if getattr(item, "module", None) is not None]
         roots += [sys.modules[spec.function.__module__] for spec in self.probes.values()]
         folder = os.path.abspath(self.dir)
         for module in roots:
-            found[id(module)] = module
+            found[id(vars(module))] = vars(module)
             for value in list(vars(module).values()):
-                file = getattr(value, "__file__", None) if isinstance(value, types.ModuleType) else None
+                held = vars(value) if isinstance(value, types.ModuleType) else getattr(value, "__globals__", None)
+                if isinstance(value, type):  # a class from a helper: its methods' globals
+                    held = next((f.__globals__ for f in vars(value).values() if hasattr(f, "__globals__")), None)
+                file = held.get("__file__") if isinstance(held, dict) else None
                 if file and os.path.dirname(os.path.abspath(file)) == folder:
-                    found[id(value)] = value
+                    found[id(held)] = held
         return list(found.values())
 
     def _secret_lines(self) -> frozenset[str]:
@@ -597,11 +642,11 @@ class JudgeSuite:
         the helpers beside them they imported), for `limited.Server` to compare after each
         submission: a judge that keeps anything of a submission (a list it appends to, a
         counter, a cache) ends its judging process, so the next submission is judged afresh."""
-        own = frozenset(module.__name__ for module in self._suite_modules)
+        own = frozenset(namespace["__name__"] for namespace in self._suite_modules)
         return tuple(
             (name, _shape(value, _SHAPE_DEPTH, own))
-            for module in self._suite_modules
-            for name, value in list(vars(module).items())
+            for namespace in self._suite_modules
+            for name, value in list(namespace.items())
             if not name.startswith("__")  # the import system's own (__builtins__, __loader__, ...)
         )
 

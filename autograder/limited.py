@@ -228,6 +228,7 @@ class _Fresh:
         numpy = sys.modules.get("numpy")
         self.numpy = numpy.random.get_state() if numpy is not None else None
         self.settings = _torch_settings()
+        self.process = _process_state()
 
     def restore(self) -> None:
         import random
@@ -251,6 +252,51 @@ def _torch_settings() -> tuple:
         torch.are_deterministic_algorithms_enabled(),
         torch.get_num_threads(),
         str(torch.get_default_device()),
+    )
+
+
+_TIMERS = ("ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF")
+
+
+def _process_state() -> tuple:
+    """What an input could leave behind in the process itself, beyond the suite's modules and
+    torch's settings, that a fresh fork would not have and that would change how the next
+    input is judged: a signal handler or a pending alarm (a judge's own time limit, which would
+    go off in the next input's judging), a thread left running (its CPU time counts against the
+    next input's limit), the working folder, umask, environment, warnings filters, recursion
+    limit and torch's and numpy's print options (which feedback messages show)."""
+    umask = os.umask(0o22)
+    os.umask(umask)
+    handlers = []
+    for number in sorted(signal.valid_signals()):
+        try:
+            handlers.append((int(number), id(signal.getsignal(number))))
+        except (ValueError, OSError):
+            pass
+    timers = tuple(signal.getitimer(getattr(signal, name)) for name in _TIMERS if hasattr(signal, name))
+    threads = None
+    try:
+        with open("/proc/self/status", "rb") as status:
+            threads = next((line for line in status if line.startswith(b"Threads:")), None)
+    except OSError:
+        pass
+    import threading
+    import warnings
+
+    torch = sys.modules.get("torch")
+    numpy = sys.modules.get("numpy")
+    return (
+        os.getcwd(),
+        umask,
+        hash(frozenset(os.environ.items())),
+        tuple(handlers),
+        timers,
+        threading.active_count(),
+        threads,
+        tuple(warnings.filters),
+        sys.getrecursionlimit(),
+        tuple(sorted(vars(torch._tensor_str.PRINT_OPTS).items())) if torch is not None else None,
+        tuple(sorted(numpy.get_printoptions().items(), key=lambda kv: kv[0])) if numpy is not None else None,
     )
 
 
@@ -302,6 +348,7 @@ def _serve(fn: Callable[[bytes], Any], input_r: int, answer_w: int, watched: Cal
                     or served == SERVER_USES
                     or grown
                     or _torch_settings() != fresh.settings
+                    or _process_state() != fresh.process
                     or (watched is not None and watched() != seen)
                 )
                 frames.write_frame(answer_w, json.dumps({**answer, "last": last}, allow_nan=True).encode("utf-8"))

@@ -346,3 +346,25 @@ def test_a_host_for_many_submissions_runs_each_in_a_child_forked_ahead_that_outl
             result = run(many, source)
             assert status(result) == "ok"
             assert result.outcomes[("first", None)].data - SANDBOX_UID_BASE in waiting
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a child's uid names its pid in root mode only")
+def test_a_host_told_the_first_memory_limit_forks_the_first_child_before_the_request():
+    """A host that knows the first request's memory limit (`check`, Gradescope's one run) forks
+    that request's child as soon as it is ready, so the request finds its sandbox built."""
+    from autograder.sandbox.namespaces import SANDBOX_UID_BASE
+
+    source = "import os\ndef f(): return os.getuid()\ndef g(): return 1\n"
+    with SandboxHost([PROBES], sandbox="root", memory_mb=LIMITS.memory_mb) as once:
+        once.ready()
+        deadline = time.monotonic() + 5
+        while not (waiting := _children_of(once._proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(waiting) == 1, waiting
+        result = run(once, source)
+        assert result.outcomes[("first", None)].data - SANDBOX_UID_BASE in waiting
+    with SandboxHost([PROBES], sandbox="root") as unknown:  # no limit known: nothing forked ahead
+        unknown.ready()
+        time.sleep(0.3)
+        assert _children_of(unknown._proc.pid) == set()
+        assert status(run(unknown, source)) == "ok"

@@ -318,8 +318,11 @@ class SandboxHost:
         sandbox: str = "auto",
         warm_up: bool = False,
         factory: HostFactory | None = None,
+        memory_mb: int | None = None,
     ) -> None:
         self.probe_files = [str(Path(p).resolve()) for p in probe_files]
+        # the first request's memory limit, where known: its child is then forked ahead of it
+        self.memory_mb = memory_mb
         self.preload = list(preload)
         self.warm_up = warm_up  # serves many submissions: spare children, optimizers warmed up as needed
         self.requested_sandbox = sandbox
@@ -354,6 +357,7 @@ class SandboxHost:
                     "preload": self.preload,
                     "sandbox": self.requested_sandbox,
                     "warm_up": self.warm_up,
+                    "memory_mb": self.memory_mb,
                 }
             )
         )

@@ -758,9 +758,13 @@ def _set_up(init: dict) -> tuple[dict, dict, object, bool]:
     return ready, probes, plan, warmed
 
 
-def serve(protocol_in, protocol_out, ready: dict, probes: dict, plan, many: bool, warmed: bool) -> None:
+def serve(
+    protocol_in, protocol_out, ready: dict, probes: dict, plan, many: bool, warmed: bool, memory_mb: int | None = None
+) -> None:
     """Answer the ready message, then one request after another until the grader closes the
-    pipe. `many`: this host serves a batch (spare children, optimizers warmed up on demand)."""
+    pipe. `many`: this host serves a batch (spare children, optimizers warmed up on demand).
+    `memory_mb`: the memory limit the first request will name, where the grader knows it: the
+    first child (SPARES of them for a batch) is forked ahead of it, as soon as the host is ready."""
 
     def send(reply: list[bytes]) -> None:
         for frame in reply:  # one at a time: no second copy of a large reply
@@ -772,6 +776,10 @@ def serve(protocol_in, protocol_out, ready: dict, probes: dict, plan, many: bool
         return
     spares: collections.deque[_Child] = collections.deque()  # forked ahead, oldest first
     try:
+        if memory_mb is not None:
+            with _uninterrupted():
+                while len(spares) < (SPARES if many else 1) and (spare := _spare(memory_mb, probes, plan)):
+                    spares.append(spare)
         while True:
             frame = frames.read_frame(protocol_in, MAX_REQUEST_BYTES)
             if frame is None:
@@ -809,10 +817,7 @@ def serve(protocol_in, protocol_out, ready: dict, probes: dict, plan, many: bool
                 # submission's time to build its sandbox before its request comes.
                 del reply, request, source
                 with _uninterrupted():  # (a SIGTERM meanwhile ends serve once both are done)
-                    while many and len(spares) < SPARES:
-                        spare = _spare_for(frame, probes, plan)
-                        if spare is None:
-                            break
+                    while many and len(spares) < SPARES and (spare := _spare_for(frame, probes, plan)):
                         spares.append(spare)
                     if supervisor is not None:
                         supervisor.finish(keep=frozenset(spare.pid for spare in spares))
@@ -830,6 +835,10 @@ def _spare_for(frame: bytes, probes: dict, plan) -> _Child | None:
         memory_mb = int(json.loads(frame)["limits"]["memory_mb"])
     except (ValueError, KeyError, TypeError):
         return None
+    return _spare(memory_mb, probes, plan)
+
+
+def _spare(memory_mb: int, probes: dict, plan) -> _Child | None:
     try:
         return _Child(memory_mb, probes, plan)
     except OSError:
@@ -972,7 +981,9 @@ def main() -> None:
     init = json.loads(frames.read_frame(protocol_in, MAX_REQUEST_BYTES))
     ready, probes, plan, warmed = _set_up(init)
     try:
-        serve(protocol_in, protocol_out, ready, probes, plan, bool(init.get("warm_up")), warmed)
+        memory_mb = init.get("memory_mb")
+        memory_mb = int(memory_mb) if isinstance(memory_mb, int) and memory_mb > 0 else None
+        serve(protocol_in, protocol_out, ready, probes, plan, bool(init.get("warm_up")), warmed, memory_mb)
     finally:
         os._exit(0)  # its work is done (or its grader gone): no interpreter teardown, a second's CPU with torch
 
