@@ -382,7 +382,8 @@ def _worker_start(config: _WorkerConfig) -> None:
         host = None
         if factory is not None:  # a fork of the factory's preloaded host, not an interpreter of its own
             probes = assignment.probe_files(config.suite)
-            host = SandboxHost(probes, sandbox=config.sandbox, warm_up=True, factory=factory)
+            memory_mb = (config.limits or assignment.limits).memory_mb  # its first request's: forked ahead
+            host = SandboxHost(probes, sandbox=config.sandbox, warm_up=True, factory=factory, memory_mb=memory_mb)
         _set_torch_threads()
         _worker_grader = Grader(
             assignment,

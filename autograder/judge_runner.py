@@ -340,7 +340,7 @@ def _shape(value, depth: int, own: frozenset[str]):
             cells.append(cell.cell_contents)
         except ValueError:  # not set yet
             cells.append(None)
-    held.append(tuple(cells))
+    held += cells
     return (id(value), state, cache, tuple(_shape(h, down, own) for h in held))
 
 

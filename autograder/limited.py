@@ -288,7 +288,7 @@ def _process_state() -> tuple:
     return (
         os.getcwd(),
         umask,
-        hash(frozenset(os.environ.items())),
+        hash(frozenset(item for item in os.environ.items() if item[0] != "PYTEST_CURRENT_TEST")),  # (pytest's, per item)
         tuple(handlers),
         timers,
         threading.active_count(),

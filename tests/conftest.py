@@ -21,3 +21,20 @@ from hypothesis import settings  # noqa: E402
 
 settings.register_profile("kit", derandomize=True, deadline=None, database=None, max_examples=150)
 settings.load_profile("kit")
+
+
+def children_of(pid: int) -> set[int]:
+    """The live (not zombie) children of the process `pid`, read from /proc."""
+    import os
+
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z" and os.path.isdir(entry):
+                found.add(int(entry.name))
+    return found

@@ -11,6 +11,8 @@ import torch
 from autograder.catalog import Limits
 from autograder.sandbox.client import SandboxHost, Submission
 
+from conftest import children_of
+
 PROBES = Path(__file__).resolve().parent / "sandbox_probes.py"
 LIMITS = Limits(probe_seconds=3, submission_seconds=20, memory_mb=1024)
 
@@ -310,20 +312,6 @@ def test_each_run_is_pid_1_of_a_namespace_of_its_own_with_a_uid_of_its_own(host)
         assert len(set(uids)) == 3 and min(uids) >= 200_000, uids
 
 
-def _children_of(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.add(int(entry.name))
-    return found
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="a child's uid names its pid in root mode only")
 def test_a_host_for_many_submissions_runs_each_in_a_child_forked_ahead_that_outlived_the_last():
     """A host that serves a batch forks its next children (SPARES of them) as soon as an answer
@@ -340,7 +328,7 @@ def test_a_host_for_many_submissions_runs_each_in_a_child_forked_ahead_that_outl
         run(many, source)  # the first request forks its own child; the spares come after it
         for _ in range(4):
             deadline = time.monotonic() + 5
-            while len(waiting := _children_of(host_pid)) != sandbox_host.SPARES and time.monotonic() < deadline:
+            while len(waiting := children_of(host_pid)) != sandbox_host.SPARES and time.monotonic() < deadline:
                 time.sleep(0.02)  # (the last child may still be being cleaned up)
             assert len(waiting) == sandbox_host.SPARES, waiting
             result = run(many, source)
@@ -358,7 +346,7 @@ def test_a_host_told_the_first_memory_limit_forks_the_first_child_before_the_req
     with SandboxHost([PROBES], sandbox="root", memory_mb=LIMITS.memory_mb) as once:
         once.ready()
         deadline = time.monotonic() + 5
-        while not (waiting := _children_of(once._proc.pid)) and time.monotonic() < deadline:
+        while not (waiting := children_of(once._proc.pid)) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert len(waiting) == 1, waiting
         result = run(once, source)
@@ -366,5 +354,5 @@ def test_a_host_told_the_first_memory_limit_forks_the_first_child_before_the_req
     with SandboxHost([PROBES], sandbox="root") as unknown:  # no limit known: nothing forked ahead
         unknown.ready()
         time.sleep(0.3)
-        assert _children_of(unknown._proc.pid) == set()
+        assert children_of(unknown._proc.pid) == set()
         assert status(run(unknown, source)) == "ok"

@@ -14,6 +14,9 @@ import pytest
 from autograder.catalog import Limits, course_at
 from autograder.grading import FORK_WORKERS, default_workers, grade_batch
 from autograder.sandbox.client import HostFactory, SandboxHost, Submission
+from autograder.sandbox.host import SPARES
+
+from conftest import children_of
 
 PROBES = Path(__file__).resolve().parent / "sandbox_probes.py"
 LIMITS = Limits(probe_seconds=5, submission_seconds=30, memory_mb=1024)
@@ -209,10 +212,15 @@ def test_hosts_forked_from_one_zygote_serve_like_hosts_of_their_own(tmp_path, mo
     monkeypatch.setenv("BLOCKGRADE_TEST_SECRET", "do-not-leak")
     factory = HostFactory([PROBES], folder=str(tmp_path))
     try:
-        hosts = [SandboxHost([PROBES], warm_up=True, factory=factory) for _ in range(2)]
+        # the second host is told its first request's memory limit: its first children are forked ahead
+        hosts = [SandboxHost([PROBES], warm_up=True, factory=factory, memory_mb=m) for m in (None, LIMITS.memory_mb)]
         modes = {host.ready() for host in hosts}
         pids = {host._pid for host in hosts}
         assert len(modes) == 1 and len(pids) == 2
+        deadline = time.monotonic() + 5
+        while len(children_of(hosts[1]._pid)) < SPARES and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert (len(children_of(hosts[0]._pid)), len(children_of(hosts[1]._pid))) == (0, SPARES)
         for round_ in range(3):  # the first child of each host is forked on demand, the next ones ahead
             for i, host in enumerate(hosts):
                 source = f"import os\ndef f(): return [{round_}, {i}, sorted(os.environ)]\n"

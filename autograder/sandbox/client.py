@@ -244,13 +244,15 @@ class HostFactory:
         init = {"probe_files": self.probe_files, "preload": list(preload), "sandbox": sandbox, "warm_up": True}
         self._socket.sendall(json.dumps(init).encode("utf-8"))
 
-    def fork_host(self, requests: int, answers: int) -> bool:
+    def fork_host(self, requests: int, answers: int, memory_mb: int | None = None) -> bool:
         """Ask for a host reading requests from the descriptor `requests` and answering on
-        `answers`; False if the zygote cannot be reached."""
+        `answers` (its first children forked ahead for `memory_mb`, where given); False if the
+        zygote cannot be reached."""
         if self._socket is None:
             return False
+        message = b"fork" if memory_mb is None else f"fork {int(memory_mb)}".encode()
         try:
-            socket.send_fds(self._socket, [b"fork"], [requests, answers])
+            socket.send_fds(self._socket, [message], [requests, answers])
             return True
         except OSError:
             return False
@@ -365,7 +367,7 @@ class SandboxHost:
     def _start_forked(self) -> bool:
         requests_r, requests_w = os.pipe()
         answers_r, answers_w = os.pipe()
-        asked = self.factory.fork_host(requests_r, answers_w)
+        asked = self.factory.fork_host(requests_r, answers_w, self.memory_mb)
         os.close(requests_r)
         os.close(answers_w)
         if not asked:

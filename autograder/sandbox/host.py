@@ -934,7 +934,9 @@ def _zygote_loop(sock: socket.socket, hosts: dict[int, float]) -> None:
         if not data and not fds:
             return
         words = data.split()
-        if words == [b"fork"] and len(fds) == 2:
+        if words[:1] == [b"fork"] and len(words) <= 2 and len(fds) == 2:
+            # "fork MB": the worker's first request will name MB: its children are forked ahead
+            memory_mb = int(words[1]) if len(words) == 2 and words[1].isdigit() else None
             pid = os.fork()
             if pid == 0:  # the worker's host: never returns
                 code = 0
@@ -947,7 +949,8 @@ def _zygote_loop(sock: socket.socket, hosts: dict[int, float]) -> None:
                         raise SystemExit(1)
                     # unbuffered in: a request's source is read straight into its own buffer
                     protocol_in, protocol_out = os.fdopen(fds[0], "rb", buffering=0), os.fdopen(fds[1], "wb")
-                    serve(protocol_in, protocol_out, dict(ready, pid=os.getpid()), probes, plan, True, warmed)
+                    ready_here = dict(ready, pid=os.getpid())
+                    serve(protocol_in, protocol_out, ready_here, probes, plan, True, warmed, memory_mb)
                 except BaseException:
                     code = 1
                 finally:
