@@ -299,6 +299,7 @@ def _task_of(item) -> tuple[str | None, float]:
 
 _SHAPE_DEPTH = 4  # how far into a module's containers `_shape` looks
 _SHAPE_ITEMS = 2000  # and how many items of each
+_ARRAY_BYTES = 2**20  # a numpy array up to this size is pictured by its bytes; a larger one by identity
 _SCALARS = (type(None), bool, int, float, complex, str, bytes)
 
 
@@ -323,6 +324,8 @@ def _shape(value, depth: int, own: frozenset[str]):
     version = getattr(value, "_version", None)
     if isinstance(version, int):  # a tensor
         return (id(value), version)
+    if type(value).__module__ == "numpy" and getattr(value, "nbytes", _ARRAY_BYTES + 1) <= _ARRAY_BYTES:
+        return (id(value), value.tobytes())  # an array (no version to read): its bytes
     state = _state_of(value)
     kind = value if isinstance(value, type) else type(value)
     if kind.__module__ not in own and getattr(value, "__module__", None) not in own:

@@ -5,6 +5,7 @@ count. What they cost is for benchmarks/speed.py to say; these check that they c
 a grade depends on."""
 
 import os
+import signal
 import textwrap
 import time
 from pathlib import Path
@@ -177,6 +178,191 @@ def test_one_judging_process_judges_submission_after_submission_unless_judging_k
     assert len(judged) == 4
     assert len({pid for pid, _ in judged}) == (4 if keeps else 1)
     assert len({drawn for _, drawn in judged}) == 1
+
+
+CARELESS_HELPER = """
+SEEN = []
+
+
+def record(value):
+    SEEN.append(value)
+    return len(SEEN)
+"""
+
+# Judges a careless instructor could write: each keeps something of a submission where the
+# module's globals hold it only indirectly (a closure, a helper imported by name, a reference
+# network, a random generator, an array, a deque) and fails when it sees another's.
+CARELESS_JUDGES = """
+import collections
+import random
+
+import numpy as np
+import torch
+
+from autograder.judging import task, unwrap
+from inputs import record
+
+GENERATOR = torch.Generator().manual_seed(0)
+FIRST = torch.rand(3, generator=torch.Generator().manual_seed(0))
+REFERENCE = torch.nn.Sequential(torch.nn.Linear(2, 2))
+REFERENCE_START = REFERENCE[0].weight.detach().clone()
+ARRAY = np.zeros(3)
+RNG = random.Random(0)
+FIRST_DRAW = random.Random(0).random()
+RECENT = collections.deque(maxlen=5)
+
+
+def _counted():
+    calls = []
+
+    def judge(reported):
+        "a judge made by a factory"
+        calls.append(1)
+        assert len(calls) == 1, "a closure kept an earlier submission's call"
+
+    return judge
+
+
+test_closure = task("value", points=1)(_counted())
+
+
+@task("value", points=1)
+def test_helper(reported):
+    "a helper imported by name"
+    assert record(reported["x"]) == 1, "a helper kept an earlier submission"
+
+
+@task("value", points=1)
+def test_generator(reported):
+    "a torch generator of the module's"
+    assert torch.equal(torch.rand(3, generator=GENERATOR), FIRST), "its generator was drawn from before"
+
+
+@task("value", points=1)
+def test_reference(reported):
+    "a reference network"
+    assert torch.equal(REFERENCE[0].weight, REFERENCE_START), "the reference network was changed before"
+    with torch.no_grad():
+        REFERENCE[0].weight.fill_(unwrap(reported["x"], "value()"))
+
+
+@task("value", points=1)
+def test_array(reported):
+    "a numpy array"
+    assert ARRAY.sum() == 0, "the array was changed before"
+    ARRAY[0] = 1
+
+
+@task("value", points=1)
+def test_random(reported):
+    "a random.Random of the module's"
+    assert RNG.random() == FIRST_DRAW, "its generator was drawn from before"
+
+
+@task("value", points=1)
+def test_deque(reported):
+    "a deque"
+    RECENT.append(reported["x"])
+    assert len(RECENT) == 1, "the deque kept an earlier submission"
+"""
+
+
+def test_what_a_careless_judge_keeps_of_a_submission_ends_its_judging_process(tmp_path, monkeypatch):
+    """State a judge keeps where the suite's modules hold it only indirectly (a closure, a
+    helper imported by name, a reference network, generators, an array, a deque) must not
+    reach the next submission judged by the same process: each submission is judged as a
+    fresh fork of the grader would judge it."""
+    from autograder.grading import Grader
+
+    monkeypatch.setenv("TINY_COLLECTED", os.devnull)
+    root = tmp_path / "course"
+    assignment = tiny_course(root, CARELESS_JUDGES).get("tiny")
+    (Path(assignment.suite_dir("hidden")) / "inputs.py").write_text(CARELESS_HELPER)
+    toml = root / "assignments" / "01-tiny" / "assignment.toml"
+    toml.write_text(toml.read_text().replace("points = 4", "points = 7"))
+    assignment = course_at(root).get("tiny")
+    sandbox = "root" if os.geteuid() == 0 else "auto"
+    with Grader(assignment, sandbox=sandbox, warm_up=True) as grader:
+        for i, value in enumerate([0.5, 0.25, 0.75]):
+            (tmp_path / f"s{i}").mkdir()
+            (tmp_path / f"s{i}" / "tiny.py").write_text(f"def value():\n    return {value}\n")
+            result = grader.grade(tmp_path / f"s{i}")
+            failed = [(t.test.title, t.message) for t in result.tests if t.outcome != "passed"]
+            assert failed == [], f"submission {i}"
+        assert grader.judges._judging.forks == 3
+
+
+def _alarm_left(data):
+    """A judge's own time limit, left set: SIGALRM in a second, raising."""
+
+    def stop(*_):
+        raise TimeoutError("this check took too long")
+
+    signal.signal(signal.SIGALRM, stop)
+    signal.alarm(1)
+
+
+def _thread_left(data):
+    import threading
+
+    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+
+
+def _print_options(data):
+    import torch
+
+    torch.set_printoptions(precision=1)
+
+
+def _warnings_made_errors(data):
+    import warnings
+
+    warnings.simplefilter("error")
+
+
+def _folder_changed(data):
+    os.chdir("/")
+
+
+def _environment_changed(data):
+    os.environ["BLOCKGRADE_JUDGE_LEFT"] = "1"
+
+
+def _umask_changed(data):
+    os.umask(0o077)
+
+
+LEFT_BEHIND = [_alarm_left, _thread_left, _print_options, _warnings_made_errors]
+LEFT_BEHIND += [_folder_changed, _environment_changed, _umask_changed]
+
+
+@pytest.mark.parametrize("leave", LEFT_BEHIND, ids=lambda f: f.__name__.strip("_"))
+def test_what_an_input_leaves_in_the_judging_process_itself_ends_it(leave):
+    """An input that leaves something in the process itself that would change how the next
+    is judged (a pending alarm, a thread, print options, warnings filters, the working
+    folder, environment or umask) ends the judging process: the next input gets a fresh fork.
+    The alarm shows why: left in the process, it goes off in the next input's judging."""
+    from autograder import limited
+
+    def judge(data):
+        if data == b"first":
+            leave(data)
+            return "left"
+        time.sleep(1.5)  # a judge that takes a while: the alarm would go off here
+        import torch
+
+        return [repr(torch.tensor([0.123456])), os.getcwd(), "BLOCKGRADE_JUDGE_LEFT" in os.environ]
+
+    here = os.getcwd()
+    server = limited.Server(judge)
+    try:
+        assert server.run(b"first", seconds=10, memory_mb=256).value == "left"
+        second = server.run(b"second", seconds=10, memory_mb=256)
+        assert second.ok, second.detail
+        assert second.value == [repr(__import__("torch").tensor([0.123456])), here, False]
+        assert server.forks == 2
+    finally:
+        server.close()
 
 
 def running_in(folder: Path) -> list[int]:
@@ -375,3 +561,71 @@ def test_a_judging_process_serves_input_after_input_as_a_fresh_fork_would():
     assert _ended(pid), "a judging process let go did not end"
     server.close()
     busy.close()
+
+
+HELD = """
+import functools
+
+import numpy
+import torch
+
+COUNT = 0
+SEEN = []
+BY_NAME = {"a": [1]}
+NESTED = {"x": {"y": [1, 2]}}
+WEIGHTS = torch.zeros(3)
+TABLE = numpy.zeros(3)
+
+
+@functools.lru_cache(maxsize=None)
+def cached(n):
+    return n * 2
+
+
+def defaults(x, memo={}):
+    return memo
+
+
+class Holder:
+    kept = []
+
+
+def reads_only():
+    return COUNT + len(SEEN) + BY_NAME["a"][0] + NESTED["x"]["y"][0] + float(WEIGHTS.sum()) + float(TABLE.sum())
+"""
+
+CHANGES = {
+    "a counter rebound": "global COUNT; COUNT += 1",
+    "a list appended to": "SEEN.append(1)",
+    "a value inside a dict changed in place": "BY_NAME['a'].append(2)",
+    "three levels down": "NESTED['x']['y'][0] = 5",
+    "a tensor changed in place": "WEIGHTS.add_(1)",
+    "an array changed in place": "TABLE[0] = 1",
+    "a cache filled": "cached(3)",
+    "a default argument filled": "defaults(0)['k'] = 1",
+    "a class attribute": "Holder.kept.append(1)",
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES), ids=list(CHANGES))
+def test_the_suite_state_notices_what_a_judge_leaves_behind(change):
+    """`JudgeSuite._suite_state` pictures the suite's modules: reading them leaves the picture as
+    it was; each way a judge can keep something of a submission in them changes it (and so ends
+    the judging process: see the test above)."""
+    import types
+
+    from autograder.judge_runner import _SHAPE_DEPTH, _shape
+
+    module = types.ModuleType("judges_under_test")
+    exec(HELD, module.__dict__)
+    own = frozenset({module.__name__})
+
+    def picture():
+        return [(n, _shape(v, _SHAPE_DEPTH, own)) for n, v in vars(module).items() if not n.startswith("__")]
+
+    before = picture()
+    module.reads_only()
+    assert picture() == before
+    exec("def judge():\n    " + CHANGES[change] + "\njudge()\n", module.__dict__)
+    del module.__dict__["judge"]
+    assert picture() != before
