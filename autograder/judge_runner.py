@@ -299,16 +299,37 @@ def _task_of(item) -> tuple[str | None, float]:
 
 _SHAPE_DEPTH = 4  # how far into a module's containers `_shape` looks
 _SHAPE_ITEMS = 2000  # and how many items of each
-_ARRAY_BYTES = 2**20  # a numpy array up to this size is pictured by its bytes; a larger one by identity
+_PICTURE_VALUES = 100_000  # and how many values in all (some 25 ms)
+_ARRAY_BYTES = 2**20  # a numpy array up to this size is pictured by its bytes; a larger one by their digest
 _SCALARS = (type(None), bool, int, float, complex, str, bytes)
 
 
-def _shape(value, depth: int, own: frozenset[str]):
+class PictureTooLarge(Exception):
+    """A suite's modules hold more than a picture may look at (`_Budget`)."""
+
+
+class _Budget:
+    """How many more values one picture may look at: a module holding a million-item structure
+    would cost every submission a fifth of a second; past the budget the picture fails, and the
+    judging process then judges one submission only (`limited.Server`), as a fresh fork would."""
+
+    def __init__(self, values: int = _PICTURE_VALUES) -> None:
+        self.left = values
+
+    def spend(self, values: int) -> None:
+        self.left -= values
+        if self.left < 0:
+            raise PictureTooLarge(f"more than {_PICTURE_VALUES} values")
+
+
+def _shape(value, depth: int, own: frozenset[str], budget: _Budget | None = None):
     """A comparable picture of `value`: what it is and, for containers and for the functions,
     classes and objects of the modules named in `own`, the same of what they hold, `depth`
     levels down (a tensor: its in-place version; a cache: its size). Two pictures differ when
     anything in reach was rebound, added, removed or changed in place; what other modules
-    define (torch, the kit) is pictured by identity only."""
+    define (torch, the kit) is pictured by identity only. `budget` bounds the values looked at."""
+    if budget is not None:
+        budget.spend(1)
     if isinstance(value, _SCALARS):
         return value if not isinstance(value, float) or value == value else "nan"
     if isinstance(value, types.ModuleType) or depth <= 0:
@@ -316,35 +337,48 @@ def _shape(value, depth: int, own: frozenset[str]):
     down = depth - 1
     if isinstance(value, dict):
         items = list(value.items())[:_SHAPE_ITEMS]
-        return (id(value), len(value), tuple((_shape(k, 1, own), _shape(v, down, own)) for k, v in items))
+        pairs = tuple((_shape(k, 1, own, budget), _shape(v, down, own, budget)) for k, v in items)
+        return (id(value), len(value), pairs)
     if isinstance(value, (list, tuple, set, frozenset, collections.deque)):
-        return (id(value), len(value), tuple(_shape(v, down, own) for v in list(value)[:_SHAPE_ITEMS]))
+        return (id(value), len(value), tuple(_shape(v, down, own, budget) for v in list(value)[:_SHAPE_ITEMS]))
     if isinstance(value, bytearray):
         return (id(value), bytes(value))
-    version = getattr(value, "_version", None)
+    version = _attribute(value, "_version")
     if isinstance(version, int):  # a tensor
         return (id(value), version)
     if type(value).__module__ == "numpy" and getattr(value, "nbytes", _ARRAY_BYTES + 1) <= _ARRAY_BYTES:
         return (id(value), value.tobytes())  # an array (no version to read): its bytes
     state = _state_of(value)
     kind = value if isinstance(value, type) else type(value)
-    if kind.__module__ not in own and getattr(value, "__module__", None) not in own:
+    if kind.__module__ not in own and _attribute(value, "__module__") not in own:
         return id(value) if state is None else (id(value), state)
     if isinstance(value, type):  # its own attributes, less Python's caches (__slotnames__, _abc_impl)
         held = [(k, v) for k, v in list(vars(value).items()) if not k.startswith(("__", "_abc_"))]
-        return (id(value), tuple((k, _shape(v, down, own)) for k, v in held))
-    cache = getattr(value, "cache_info", None)
-    cache = cache()[1:] if callable(cache) else None  # its misses (what it computed: stored) and size
-    held = [getattr(value, "__defaults__", None), getattr(value, "__kwdefaults__", None)]
-    held.append(getattr(value, "__dict__", None))
+        return (id(value), tuple((k, _shape(v, down, own, budget)) for k, v in held))
+    cache = _attribute(value, "cache_info")
+    try:  # functools' caches: its misses (what it computed, and stored) and its size
+        cache = tuple(cache())[1:] if callable(cache) else None
+    except Exception:
+        cache = None
+    held = [_attribute(value, "__defaults__"), _attribute(value, "__kwdefaults__"), _attribute(value, "__dict__")]
     cells = []
-    for cell in getattr(value, "__closure__", None) or ():  # what a judge made by a factory keeps
+    for cell in _attribute(value, "__closure__") or ():  # what a judge made by a factory keeps
         try:
             cells.append(cell.cell_contents)
         except ValueError:  # not set yet
             cells.append(None)
     held += cells
-    return (id(value), state, cache, tuple(_shape(h, down, own) for h in held))
+    return (id(value), state, cache, tuple(_shape(h, down, own, budget) for h in held))
+
+
+def _attribute(value, name: str):
+    """getattr(value, name, None), also for an object of the suite's whose __getattr__ raises
+    something else than AttributeError for a name it does not know (a settings object that
+    looks names up in a dict): picturing the suite must never fail judging."""
+    try:
+        return getattr(value, name, None)
+    except Exception:
+        return None
 
 
 def _state_of(value):
@@ -363,7 +397,12 @@ def _state_of(value):
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         if isinstance(value, numpy.ndarray):
-            contents = value.tobytes() if value.dtype != object else repr(value.tolist()).encode()
+            if value.dtype == object:
+                return (value.shape, hashlib.blake2b(repr(value.tolist()).encode()).digest())
+            try:  # its buffer (copied only if it is not contiguous)
+                contents = memoryview(numpy.ascontiguousarray(value)).cast("B")
+            except (TypeError, ValueError, NotImplementedError):  # a format memoryview cannot read
+                contents = value.tobytes()
             return (value.shape, str(value.dtype), hashlib.blake2b(contents).digest())
         if isinstance(value, numpy.random.RandomState):
             return hashlib.blake2b(repr(value.get_state(legacy=False)).encode()).digest()
@@ -421,9 +460,13 @@ class JudgeSuite:
         for module in roots:
             found[id(vars(module))] = vars(module)
             for value in list(vars(module).values()):
-                held = vars(value) if isinstance(value, types.ModuleType) else getattr(value, "__globals__", None)
-                if isinstance(value, type):  # a class from a helper: its methods' globals
-                    held = next((f.__globals__ for f in vars(value).values() if hasattr(f, "__globals__")), None)
+                function = _attribute(value, "__wrapped__") if _attribute(value, "__wrapped__") else value
+                held = function.__globals__ if isinstance(function, types.FunctionType) else None
+                if isinstance(value, types.ModuleType):
+                    held = vars(value)
+                elif isinstance(value, type):  # a class from a helper: its methods' globals
+                    methods = [f for f in vars(value).values() if isinstance(f, types.FunctionType)]
+                    held = methods[0].__globals__ if methods else None
                 file = held.get("__file__") if isinstance(held, dict) else None
                 if file and os.path.dirname(os.path.abspath(file)) == folder:
                     found[id(held)] = held
@@ -646,8 +689,9 @@ class JudgeSuite:
         submission: a judge that keeps anything of a submission (a list it appends to, a
         counter, a cache) ends its judging process, so the next submission is judged afresh."""
         own = frozenset(namespace["__name__"] for namespace in self._suite_modules)
+        budget = _Budget()
         return tuple(
-            (name, _shape(value, _SHAPE_DEPTH, own))
+            (name, _shape(value, _SHAPE_DEPTH, own, budget))
             for namespace in self._suite_modules
             for name, value in list(namespace.items())
             if not name.startswith("__")  # the import system's own (__builtins__, __loader__, ...)
@@ -718,14 +762,18 @@ class JudgeSuite:
 
     def _run_items(self, outcomes: dict, tasks: set[str] | None) -> _Plugin:
         """Run the collected judges that apply on `outcomes`, through pytest's test protocol
-        (fixtures, parametrization, marks, reports). Called in a judging fork: whatever running
-        changes (fixture caches, the setup state) ends with that fork, never reaches the next."""
+        (fixtures, parametrization, marks, reports). Called in the judging process: the last
+        item's teardown ends every fixture, and tmp_path gets a new base folder for each run;
+        what else a run could leave ends that process (see `_suite_state`, `limited.Server`)."""
         if self._session is None:
             raise RuntimeError("this suite was closed")
         from _pytest.mark import MARK_GEN
 
         plugin = self._plugin
         plugin.outcomes, plugin.records = outcomes, {}
+        factory = getattr(self._session.config, "_tmp_path_factory", None)  # pytest's (tmp_path, tmp_path_factory)
+        if factory is not None:  # a base folder of its own for each submission, as a fresh fork makes
+            factory._basetemp = None
         items = [
             item for item, test in zip(self._items, self.tests) if test.runs and (tasks is None or test.task in tasks)
         ]

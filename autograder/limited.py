@@ -13,8 +13,9 @@ several milliseconds with torch) goes on while the grader moves on; it is reaped
 fork of a torch-sized grader costs about 40 ms of CPU (the fork, the pages it copies as it
 first touches them, its exit), more than judging a submission does. What a fresh fork would
 start from is kept: the random generators are put back before each input, and the child ends
-after an input that changed what its owner watches, or torch's global settings, or that grew
-its memory, so that the next input gets a fresh fork.
+after an input that changed what its owner watches, or torch's global settings, or the
+process's own state (a pending alarm, a thread left running, ...), or that grew its memory,
+so that the next input gets a fresh fork.
 """
 
 from __future__ import annotations
@@ -86,8 +87,10 @@ class Server:
     grader does so while the sandbox runs a submission). Before each input the child puts the
     random generators of Python, torch and numpy back as they were when it was forked; after
     each, it ends (and the next input gets a fresh fork) when the input failed, when
-    `watched()` or torch's global settings differ from when it was forked, when its data
-    segment grew by more than SERVER_GROWTH_BYTES, or after SERVER_USES inputs. A fork that
+    `watched()` (or taking it failed), torch's global settings or the process's own state
+    (`_process_state`: a signal handler or alarm, a thread, the working folder, ...) differ
+    from when it was forked, when its data segment grew by more than SERVER_GROWTH_BYTES, or
+    after SERVER_USES inputs. A fork that
     is gone by the time an input comes is replaced. Not for use across a fork of its owner:
     a forked owner starts a child of its own."""
 
@@ -256,6 +259,7 @@ def _torch_settings() -> tuple:
 
 
 _TIMERS = ("ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF")
+_PER_ITEM = "PYTEST_CURRENT_TEST"  # pytest sets and removes it around each item (a grader under pytest has it)
 
 
 def _process_state() -> tuple:
@@ -285,10 +289,14 @@ def _process_state() -> tuple:
 
     torch = sys.modules.get("torch")
     numpy = sys.modules.get("numpy")
+    try:
+        folder = os.getcwd()
+    except OSError:  # removed meanwhile (a judge's temporary folder)
+        folder = None
     return (
-        os.getcwd(),
+        folder,
         umask,
-        hash(frozenset(item for item in os.environ.items() if item[0] != "PYTEST_CURRENT_TEST")),  # (pytest's, per item)
+        hash(frozenset(item for item in os.environ.items() if item[0] != _PER_ITEM)),
         tuple(handlers),
         timers,
         threading.active_count(),
@@ -300,6 +308,20 @@ def _process_state() -> tuple:
     )
 
 
+_UNREADABLE = object()  # what `watched` gave when it failed: the child serves one input only
+
+
+def _picture(watched: Callable[[], object] | None) -> object:
+    """`watched()` (None without one); _UNREADABLE if it failed, so that the child ends after
+    its input, as a fresh fork would: a picture that cannot be taken must not fail judging."""
+    if watched is None:
+        return None
+    try:
+        return watched()
+    except Exception:
+        return _UNREADABLE
+
+
 def _serve(fn: Callable[[bytes], Any], input_r: int, answer_w: int, watched: Callable[[], object] | None) -> None:
     """In a Server's child: one input after another, each answered as a frame. Never returns."""
     code = _EXIT_ERROR
@@ -309,7 +331,7 @@ def _serve(fn: Callable[[bytes], Any], input_r: int, answer_w: int, watched: Cal
         # open (its sandbox host's, its pool's), whose other ends wait for their end of file.
         isolation.close_other_fds({0, 1, 2, input_r, answer_w})
         fresh = _Fresh()
-        seen = watched() if watched is not None else None
+        seen = _picture(watched)
         base = isolation.data_segment_bytes()
         cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
         data_hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
@@ -349,7 +371,8 @@ def _serve(fn: Callable[[bytes], Any], input_r: int, answer_w: int, watched: Cal
                     or grown
                     or _torch_settings() != fresh.settings
                     or _process_state() != fresh.process
-                    or (watched is not None and watched() != seen)
+                    or seen is _UNREADABLE
+                    or _picture(watched) != seen
                 )
                 frames.write_frame(answer_w, json.dumps({**answer, "last": last}, allow_nan=True).encode("utf-8"))
                 if last:

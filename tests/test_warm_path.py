@@ -365,6 +365,81 @@ def test_what_an_input_leaves_in_the_judging_process_itself_ends_it(leave):
         server.close()
 
 
+SETTINGS_JUDGES = """
+from autograder.judging import task, unwrap
+
+
+class Settings:
+    "Named settings, read as attributes (any other name: a KeyError, not an AttributeError)."
+
+    values = {"limit": 1}
+
+    def __getattr__(self, name):
+        return self.values[name]
+
+
+SETTINGS = Settings()
+
+
+@task("value", points=4)
+def test_below_limit(reported):
+    "value is below the limit"
+    assert unwrap(reported["x"], "value()") < SETTINGS.limit, "value() should be below 1"
+"""
+
+
+NAMED_FOLDER_JUDGES = """
+from autograder.judging import task, unwrap
+
+
+@task("value", points=4)
+def test_saved(reported, tmp_path_factory):
+    "saved and read back"
+    folder = tmp_path_factory.mktemp("models", numbered=False)  # fails if the folder exists
+    (folder / "value.txt").write_text(str(unwrap(reported["x"], "value()")))
+    assert float((folder / "value.txt").read_text()) < 1, "value() should be below 1"
+"""
+
+
+def test_each_submission_gets_a_base_folder_of_its_own_for_tmp_path(tmp_path, monkeypatch):
+    """A judge that makes a folder of a fixed name with tmp_path_factory (numbered=False) finds
+    it free for every submission, as it did in a fresh fork, though one process judges them."""
+    from autograder.grading import Grader
+
+    monkeypatch.setenv("TINY_COLLECTED", os.devnull)
+    assignment = tiny_course(tmp_path / "course", NAMED_FOLDER_JUDGES).get("tiny")
+    sandbox = "root" if os.geteuid() == 0 else "auto"
+    with Grader(assignment, sandbox=sandbox, warm_up=True) as grader:
+        for i, (value, score) in enumerate([(0.5, 4), (0.25, 4), (2.0, 0)]):
+            (tmp_path / f"s{i}").mkdir()
+            (tmp_path / f"s{i}" / "tiny.py").write_text(f"def value():\n    return {value}\n")
+            result = grader.grade(tmp_path / f"s{i}")
+            assert result.score == score, [t.message for t in result.tests]
+        assert grader.judges._judging.forks == 1
+
+
+def test_a_suite_object_that_cannot_be_pictured_does_not_fail_judging(tmp_path, monkeypatch):
+    """A judge module may hold an object whose __getattr__ raises a KeyError for names it does
+    not know: picturing the suite's state must not make judging fail (every submission would
+    get the grader's own failure), and it is judged as a fresh fork would judge it."""
+    from autograder import limited
+    from autograder.grading import Grader
+
+    monkeypatch.setenv("TINY_COLLECTED", os.devnull)
+    assignment = tiny_course(tmp_path / "course", SETTINGS_JUDGES).get("tiny")
+    sandbox = "root" if os.geteuid() == 0 else "auto"
+    with Grader(assignment, sandbox=sandbox, warm_up=True) as grader:
+        for i, (value, score) in enumerate([(0.5, 4), (2.0, 0), (0.25, 4)]):
+            (tmp_path / f"s{i}").mkdir()
+            (tmp_path / f"s{i}" / "tiny.py").write_text(f"def value():\n    return {value}\n")
+            result = grader.grade(tmp_path / f"s{i}")
+            assert result.score == score, [t.message for t in result.tests]
+    server = limited.Server(lambda data: os.getpid(), watched=lambda: SETTINGS_JUDGES[len(SETTINGS_JUDGES)])
+    answers = [server.run(b"", seconds=5, memory_mb=64) for _ in range(2)]
+    assert all(a.ok for a in answers) and answers[0].value != answers[1].value  # a fresh fork each
+    server.close()
+
+
 def running_in(folder: Path) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -531,14 +606,15 @@ def test_a_judging_process_serves_input_after_input_as_a_fresh_fork_would():
     assert hungry.run(b"hog", seconds=20, memory_mb=128).status == limited.OUT_OF_MEMORY
     assert hungry.run(b"", seconds=5, memory_mb=128).value == "fine"
 
-    def burn(data):  # 1.2 s of CPU each: three of them exceed a limit counted from the fork's start
-        end = time.process_time() + 1.2
+    def burn(data):  # 1.1 s of CPU each: four of them exceed a limit counted from the fork's start
+        end = time.process_time() + 1.1
         while time.process_time() < end:
             pass
         return os.getpid()
 
     busy = limited.Server(burn)
-    pids = {busy.run(b"", seconds=1.5, memory_mb=64).value for _ in range(3)}
+    # (2.5 s of wall time for 1.1 s of CPU: room for a machine that others share)
+    pids = {busy.run(b"", seconds=2.5, memory_mb=64).value for _ in range(4)}
     assert len(pids) == 1 and None not in pids  # each input's CPU limit counts from where it starts
 
     def keep(data):
@@ -559,8 +635,8 @@ def test_a_judging_process_serves_input_after_input_as_a_fresh_fork_would():
     pid = idle._pid
     idle.close()
     assert _ended(pid), "a judging process let go did not end"
-    server.close()
-    busy.close()
+    for each in (server, looping, hungry, busy, stateful, gone):
+        each.close()  # (a child left waiting would outlive this test as a child of this process)
 
 
 HELD = """
@@ -629,3 +705,19 @@ def test_the_suite_state_notices_what_a_judge_leaves_behind(change):
     exec("def judge():\n    " + CHANGES[change] + "\njudge()\n", module.__dict__)
     del module.__dict__["judge"]
     assert picture() != before
+
+
+def test_a_picture_of_a_suite_holding_a_huge_structure_gives_up_within_its_budget():
+    """A module-level structure of a million values would cost every submission a fifth of a
+    second to picture: past `_PICTURE_VALUES` the picture fails (and the judging process then
+    judges one submission only, as `test_a_suite_object_that_cannot_be_pictured...` shows)."""
+    from autograder.judge_runner import _PICTURE_VALUES, _SHAPE_DEPTH, PictureTooLarge, _Budget, _shape
+
+    huge = [list(range(1000)) for _ in range(1000)]
+    budget = _Budget()
+    with pytest.raises(PictureTooLarge):
+        _shape(huge, _SHAPE_DEPTH, frozenset(), budget)
+    assert -1 <= budget.left < 0  # it stopped as soon as the budget was spent
+    small = _Budget()
+    _shape([[1, 2]] * 100, _SHAPE_DEPTH, frozenset(), small)
+    assert small.left == _PICTURE_VALUES - 301

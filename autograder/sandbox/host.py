@@ -338,13 +338,6 @@ class Supervisor:
             kid.close(self._drain, self.keep)
         return going_on
 
-    def finish(self, keep: frozenset[int] = frozenset()) -> None:
-        """What the answer did not wait for: reap the last child, remove its cgroup and folder
-        (`keep`: the spare children forked meanwhile, which are not its)."""
-        leftover, self.leftover = self.leftover, None
-        if leftover is not None:
-            leftover.close(keep=keep)
-
     def _drain(self, fd: int) -> None:
         os.set_blocking(fd, False)
         while True:
@@ -814,28 +807,33 @@ def serve(
                 frames.wipe(source)
                 # Nothing of this submission stays reachable in the next children, forked from
                 # here as soon as the answer is sent: SPARES of them, so that each has a whole
-                # submission's time to build its sandbox before its request comes.
-                del reply, request, source
+                # submission's time to build its sandbox before its request comes. Its
+                # supervisor holds what it printed and its results (student code in a spare
+                # could walk its stack up to this frame): only its last child (pids and pipes)
+                # is kept, to clean up once they are forked.
+                leftover = None
+                if supervisor is not None:
+                    leftover, supervisor.leftover = supervisor.leftover, None
+                memory = _memory_named(frame)
+                del reply, request, source, supervisor, frame
                 with _uninterrupted():  # (a SIGTERM meanwhile ends serve once both are done)
-                    while many and len(spares) < SPARES and (spare := _spare_for(frame, probes, plan)):
+                    while many and memory and len(spares) < SPARES and (spare := _spare(memory, probes, plan)):
                         spares.append(spare)
-                    if supervisor is not None:
-                        supervisor.finish(keep=frozenset(spare.pid for spare in spares))
-            del supervisor
+                    if leftover is not None:
+                        leftover.close(keep=frozenset(spare.pid for spare in spares))
+                del leftover
     finally:
         _cleaning.append(True)  # from here on, a SIGTERM changes nothing
         while spares:
             spares.popleft().close()
 
 
-def _spare_for(frame: bytes, probes: dict, plan) -> _Child | None:
-    """A child forked ahead, waiting for a request like `frame` (the memory limit it names);
-    None when the frame names none, or the fork fails (a request then forks its own)."""
+def _memory_named(frame: bytes) -> int | None:
+    """The memory limit a request `frame` names (None if none): the spares' for the next."""
     try:
-        memory_mb = int(json.loads(frame)["limits"]["memory_mb"])
+        return int(json.loads(frame)["limits"]["memory_mb"])
     except (ValueError, KeyError, TypeError):
         return None
-    return _spare(memory_mb, probes, plan)
 
 
 def _spare(memory_mb: int, probes: dict, plan) -> _Child | None:
