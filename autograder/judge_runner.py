@@ -947,6 +947,7 @@ HOST_MESSAGES = (
     N_("it was killed (out of memory, limit {limit} MB)"),
     N_("it ended without a result"),
     N_("its result was malformed"),
+    N_("its process could not be started"),
 )
 
 
