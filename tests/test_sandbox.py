@@ -356,3 +356,29 @@ def test_a_host_told_the_first_memory_limit_forks_the_first_child_before_the_req
         time.sleep(0.3)
         assert children_of(unknown._proc.pid) == set()
         assert status(run(unknown, source)) == "ok"
+
+
+def test_a_cgroup_left_by_a_host_that_is_gone_is_removed_even_when_its_pid_came_back():
+    """A killed host leaves its children's cgroups; the next host removes those whose host is
+    gone. A cgroup's name holds its host's pid and start time, so one whose pid now belongs to
+    another process (pid 1 of a namespace, a pid reused) is removed too, and a running host's
+    is kept."""
+    from autograder.sandbox import cgroups
+
+    try:
+        parent = cgroups.detect().parent
+    except cgroups.CgroupUnavailable as exc:
+        pytest.skip(f"no memory cgroups here: {exc}")
+    me = os.getpid()
+    running = Path(parent) / f"blockgrade-{me}-{cgroups._started(me)}-900"
+    reused = Path(parent) / f"blockgrade-{me}-{cgroups._started(me) + 1}-901"  # an earlier process with this pid
+    gone = Path(parent) / "blockgrade-4194303-12345-902"  # a pid no process has
+    for path in (running, reused, gone):
+        path.mkdir()
+    try:
+        cgroups._remove_stale(parent)
+        assert (running.exists(), reused.exists(), gone.exists()) == (True, False, False)
+    finally:
+        for path in (running, reused, gone):
+            if path.exists():
+                path.rmdir()

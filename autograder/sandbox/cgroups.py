@@ -84,7 +84,9 @@ class MemoryCgroups:
         return f"cgroup v{self.version} ({self.parent})"
 
     def create(self, limit_bytes: int) -> "ChildCgroup":
-        path = os.path.join(self.parent, f"blockgrade-{os.getpid()}-{next(self._serial)}")
+        # named after its host: its pid and when that process started (a pid alone comes back)
+        pid = os.getpid()
+        path = os.path.join(self.parent, f"blockgrade-{pid}-{_started(pid)}-{next(self._serial)}")
         os.mkdir(path)
         group = ChildCgroup(self.version, path)
         try:
@@ -258,11 +260,24 @@ def _remove_stale(parent: str) -> None:
         return
     for name in names:
         parts = name.split("-")
-        if len(parts) != 3 or parts[0] != "blockgrade" or not parts[1].isdigit():
+        if len(parts) not in (3, 4) or parts[0] != "blockgrade" or not all(p.isdigit() for p in parts[1:]):
             continue
-        if os.path.exists(f"/proc/{parts[1]}"):
+        if len(parts) == 4 and _started(int(parts[1])) == int(parts[2]):
             continue  # its host still runs
+        if len(parts) == 3 and os.path.exists(f"/proc/{parts[1]}"):
+            continue  # (a name of an older version: its pid alone) its host may still run
         try:
             os.rmdir(os.path.join(parent, name))
         except OSError:
             pass
+
+
+def _started(pid: int) -> int | None:
+    """When the process `pid` started (clock ticks since boot), None if there is none: with its
+    pid, what tells a host still running from a later process given the same pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return int(stat[stat.rfind(b")") + 2 :].split()[19])
