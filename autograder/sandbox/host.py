@@ -795,9 +795,11 @@ def serve(
                             spares.popleft().close()
                         warm_up_torch(torch)
                         gc.freeze()
-                taken = spares.popleft() if spares else None
-                keep = frozenset(spare.pid for spare in spares)
-                supervisor = Supervisor(request, probes, plan, taken, frame, source, keep)
+                supervisor = Supervisor(request, probes, plan, None, frame, source)
+                # the oldest spare is this request's (taken once the request proved well formed:
+                # it cannot be left unclosed), the others wait beside it
+                supervisor.spare = spares.popleft() if spares else None
+                supervisor.keep = frozenset(spare.pid for spare in spares)
                 reply = supervisor.run()
             except Exception:
                 reply = [frames.pack_json({"internal": traceback.format_exc(limit=5), "jobs": [], "import": None})]
