@@ -442,7 +442,7 @@ class JudgeSuite:
         self._check_declarations()
         self._given_cache: dict[str, object] = {}
         self.tests = self._collect()
-        for name, spec in self.probes.items():  # built here once, so each judging fork inherits them
+        for name, spec in self.probes.items():  # built here once, so the judging process inherits them
             if spec.takes_given:
                 self.given(name)
         self._check_points()
@@ -533,7 +533,7 @@ class JudgeSuite:
 
     def _open_session(self, plugin: _Plugin):
         """pytest's own start of a run, as `pytest.main` makes it (configure, start the session,
-        collect), kept open: every judging fork runs the collected items through pytest's test
+        collect), kept open: the judging process runs the collected items through pytest's test
         protocol, so no submission pays pytest's start, its plugins or the collection again.
         `pytest.main` offers no way to keep a session, hence its two internal steps here
         (pytest is pinned in constraints.txt; every test that grades runs this path)."""

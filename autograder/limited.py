@@ -34,7 +34,7 @@ from autograder import frames
 from autograder.sandbox import isolation
 
 MAX_RESULT_BYTES = 64 * 2**20
-MAX_INPUT_BYTES = 2**31  # what `Prepared.run` hands over: the grader's own data, already capped by wire
+MAX_INPUT_BYTES = 2**31  # what `Server.run` hands over: the grader's own data, already capped by wire
 OK, TIMED_OUT, OUT_OF_MEMORY, FAILED = "ok", "timed out", "out of memory", "failed"
 _EXIT_MEMORY = 71
 _EXIT_ERROR = 72

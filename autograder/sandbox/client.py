@@ -153,7 +153,7 @@ class SandboxRun:
 
     def pack(self) -> bytes:
         """The run as frames (a JSON header, then each payload's two frames as received), for
-        the grader's own judging fork (`JudgeSuite.prepare`); `unpack` reads it back."""
+        the grader's own judging process (`JudgeSuite.judge`); `unpack` reads it back."""
         header = {
             "outcomes": [
                 {
