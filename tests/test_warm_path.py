@@ -133,6 +133,16 @@ def test_judges_are_collected_once_and_every_submission_is_judged_afresh(tmp_pat
         ]
 
 
+def grade_values(grader, folder: Path, values: list[float]) -> list[float]:
+    """Grade, in order, one tiny submission per value (`def value(): return <value>`): their scores."""
+    scores = []
+    for i, value in enumerate(values):
+        (folder / f"s{i}").mkdir()
+        (folder / f"s{i}" / "tiny.py").write_text(f"def value():\n    return {value}\n")
+        scores.append(grader.grade(folder / f"s{i}").score)
+    return scores
+
+
 LOGGING_JUDGES = """
 import os
 
@@ -167,13 +177,8 @@ def test_one_judging_process_judges_submission_after_submission_unless_judging_k
     judges = LOGGING_JUDGES.replace("KEEP", "SEEN.append(reported)" if keeps else "pass")
     assignment = tiny_course(tmp_path / "course", judges).get("tiny")
     sandbox = "root" if os.geteuid() == 0 else "auto"
-    scores = []
     with Grader(assignment, sandbox=sandbox, warm_up=True) as grader:
-        for i, value in enumerate([0.5, 2.0, 0.25, 0.75]):
-            (tmp_path / f"s{i}").mkdir()
-            (tmp_path / f"s{i}" / "tiny.py").write_text(f"def value():\n    return {value}\n")
-            scores.append(grader.grade(tmp_path / f"s{i}").score)
-    assert scores == [4, 0, 4, 4]
+        assert grade_values(grader, tmp_path, [0.5, 2.0, 0.25, 0.75]) == [4, 0, 4, 4]
     judged = [line.split() for line in log.read_text().splitlines()]
     assert len(judged) == 4
     assert len({pid for pid, _ in judged}) == (4 if keeps else 1)
@@ -410,11 +415,7 @@ def test_each_submission_gets_a_base_folder_of_its_own_for_tmp_path(tmp_path, mo
     assignment = tiny_course(tmp_path / "course", NAMED_FOLDER_JUDGES).get("tiny")
     sandbox = "root" if os.geteuid() == 0 else "auto"
     with Grader(assignment, sandbox=sandbox, warm_up=True) as grader:
-        for i, (value, score) in enumerate([(0.5, 4), (0.25, 4), (2.0, 0)]):
-            (tmp_path / f"s{i}").mkdir()
-            (tmp_path / f"s{i}" / "tiny.py").write_text(f"def value():\n    return {value}\n")
-            result = grader.grade(tmp_path / f"s{i}")
-            assert result.score == score, [t.message for t in result.tests]
+        assert grade_values(grader, tmp_path, [0.5, 0.25, 2.0]) == [4, 4, 0]
         assert grader.judges._judging.forks == 1
 
 
@@ -429,11 +430,7 @@ def test_a_suite_object_that_cannot_be_pictured_does_not_fail_judging(tmp_path, 
     assignment = tiny_course(tmp_path / "course", SETTINGS_JUDGES).get("tiny")
     sandbox = "root" if os.geteuid() == 0 else "auto"
     with Grader(assignment, sandbox=sandbox, warm_up=True) as grader:
-        for i, (value, score) in enumerate([(0.5, 4), (2.0, 0), (0.25, 4)]):
-            (tmp_path / f"s{i}").mkdir()
-            (tmp_path / f"s{i}" / "tiny.py").write_text(f"def value():\n    return {value}\n")
-            result = grader.grade(tmp_path / f"s{i}")
-            assert result.score == score, [t.message for t in result.tests]
+        assert grade_values(grader, tmp_path, [0.5, 2.0, 0.25]) == [4, 0, 4]
     server = limited.Server(lambda data: os.getpid(), watched=lambda: SETTINGS_JUDGES[len(SETTINGS_JUDGES)])
     answers = [server.run(b"", seconds=5, memory_mb=64) for _ in range(2)]
     assert all(a.ok for a in answers) and answers[0].value != answers[1].value  # a fresh fork each
