@@ -1,21 +1,19 @@
 """Run a function of ours on untrusted data in a forked child with a time and memory cap.
 
 Judging reads data a submission produced: a judge that loops on crafted values or allocates
-by a reported shape must cost that submission its checks, not the grader its life. `call`
-forks the (warm) grader process, lowers the child's limits, runs the function and hands its
-JSON-able result back through a pipe. The parent never waits longer than `seconds`, and a
-child that exceeds its memory dies alone. Fork, not spawn: the child keeps torch and the
-collected suite, so this costs a few milliseconds, not an import. A child that answered is
-not waited for: it closes its end of the pipe first, and its exit (unmapping all it inherited,
-several milliseconds with torch) goes on while the grader moves on; it is reaped at a later call.
-
-`Server` is that child kept for one input after another, each under the same limits: a fresh
-fork of a torch-sized grader costs about 40 ms of CPU (the fork, the pages it copies as it
-first touches them, its exit), more than judging a submission does. What a fresh fork would
-start from is kept: the random generators are put back before each input, and the child ends
-after an input that changed what its owner watches, or torch's global settings, or the
-process's own state (a pending alarm, a thread left running, ...), or that grew its memory,
-so that the next input gets a fresh fork.
+by a reported shape must cost that submission its checks, not the grader its life. `Server`
+forks the (warm) grader process once and runs the function there for one input after
+another, each under its own limits, and hands each JSON-able result back through a pipe. The
+parent never waits longer than `seconds`, and a child that exceeds its memory dies alone.
+Fork, not spawn: the child keeps torch and the collected suite, so this costs a few
+milliseconds, not an import. Kept, not forked per input: a fresh fork of a torch-sized grader
+costs about 40 ms of CPU (the fork, the pages it copies as it first touches them, its exit),
+more than judging a submission does. What a fresh fork would start from is kept: the random
+generators are put back before each input, and the child ends after an input that changed
+what its owner watches, or torch's global settings, or the process's own state (a pending
+alarm, a thread left running, ...), or that grew its memory, so that the next input gets a
+fresh fork. A child let go is not waited for: its exit (unmapping all it inherited, several
+milliseconds with torch) goes on while the grader moves on; it is reaped at a later start.
 """
 
 from __future__ import annotations
@@ -64,35 +62,22 @@ class Outcome:
         return self.status == OK
 
 
-def call(fn: Callable[[], Any], *, seconds: float, memory_mb: int) -> Outcome:
-    """`fn()` in a forked child under the limits; its result must be JSON-serialisable."""
-    _reap(block=len(_answered) > 8)
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read_fd)
-        _child(fn, write_fd, seconds, memory_mb)
-    os.close(write_fd)
-    return _outcome(pid, read_fd, seconds, memory_mb)
-
-
 SERVER_USES = 200  # inputs one Server child takes before a fresh fork takes over
 SERVER_GROWTH_BYTES = 64 * 2**20  # a Server child whose data segment grew by more ends
 
 
 class Server:
-    """A fork that runs `fn(input)` for one input after another, each under the limits `call`
-    would set (a time limit from the parent, a CPU and a memory limit of its own counted from
-    where the input starts), until it is closed. `start` forks it ahead of its first input (the
+    """A fork that runs `fn(input)` for one input after another, each under its own limits (a
+    time limit from the parent, a CPU and a memory limit of the child's counted from where the
+    input starts), until it is closed. `start` forks it ahead of its first input (the
     grader does so while the sandbox runs a submission). Before each input the child puts the
     random generators of Python, torch and numpy back as they were when it was forked; after
     each, it ends (and the next input gets a fresh fork) when the input failed, when
     `watched()` (or taking it failed), torch's global settings or the process's own state
     (`_process_state`: a signal handler or alarm, a thread, the working folder, ...) differ
     from when it was forked, when its data segment grew by more than SERVER_GROWTH_BYTES, or
-    after SERVER_USES inputs. A fork that
-    is gone by the time an input comes is replaced. Not for use across a fork of its owner:
-    a forked owner starts a child of its own."""
+    after SERVER_USES inputs. A fork that is gone by the time an input comes is replaced. Not
+    for use across a fork of its owner: a forked owner starts a child of its own."""
 
     def __init__(self, fn: Callable[[bytes], Any], watched: Callable[[], object] | None = None) -> None:
         self._fn = fn
@@ -122,99 +107,46 @@ class Server:
 
     def run(self, data: bytes, *, seconds: float, memory_mb: int) -> Outcome:
         """`fn(data)` in the child under the limits."""
-        request = (frames.pack_json([seconds, memory_mb]), frames.pack_frame(data))
+        limits = json.dumps([seconds, memory_mb]).encode()
         for attempt in range(2):
             self.start()
             try:
-                for frame in request:
-                    view = memoryview(frame)
-                    while view:
-                        view = view[os.write(self._input, view) :]
+                frames.write_frame(self._input, limits)
+                frames.write_frame(self._input, data)
                 break
             except OSError:  # it ended while it waited (killed from outside): a fresh fork
-                self._let_go(kill=True)
+                _answered.append(self._drop(kill=True))
                 if attempt:
                     return Outcome(FAILED, detail="its process could not be started")
-        pid = self._pid
         deadline = time.monotonic() + seconds
         payload, timed_out, too_large = _framed_answer(self._answers, deadline)
         answer = _answer(payload) if payload is not None else None
         if answer is not None and "value" in answer:
             if answer.get("last"):
-                self._let_go()
+                _answered.append(self._drop())
             return Outcome(OK, value=answer["value"])
-        self._pid = 0
-        os.close(self._input)
-        os.close(self._answers)
-        if timed_out or too_large:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        pid = self._drop(kill=timed_out or too_large)
         return _ended(pid, answer, timed_out, too_large, seconds, memory_mb)
 
-    def _let_go(self, kill: bool = False) -> None:
+    def _drop(self, kill: bool = False) -> int:
+        """Close the pipes to the child (a waiting child reads the end of its input and exits),
+        SIGKILL it if asked, and forget it: its pid, for the caller to reap (0 if none)."""
         pid, self._pid = self._pid, 0
         if not pid:
-            return
-        os.close(self._input)  # a waiting child reads the end of its input and exits
+            return 0
+        os.close(self._input)
         os.close(self._answers)
         if kill:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        _answered.append(pid)  # reaped at a later call
+        return pid
 
     def close(self) -> None:
         """Let the child go (it ends without running anything more)."""
-        if self._owner == os.getpid():
-            self._let_go()
-
-
-def _reap_now(pid: int) -> None:
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-
-
-def _child_setup() -> None:
-    """What every child of ours sets first: default signals, torch on one thread."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    torch = sys.modules.get("torch")  # the grader's (a fork does not import it again)
-    if torch is not None:
-        torch.set_num_threads(1)  # deliberate: judging is small, and many run at once
-
-
-def _child(fn: Callable[[], Any], write_fd: int, seconds: float, memory_mb: int) -> None:
-    """In the forked child: the limits, `fn()`, its answer on `write_fd`. Never returns."""
-    code = _EXIT_ERROR
-    try:
-        _child_setup()
-        base = isolation.data_segment_bytes()
-        if base is not None:
-            limit = base + memory_mb * 2**20
-            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-        cpu = int(seconds) + 2
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        try:
-            payload = json.dumps({"value": fn()}, allow_nan=True).encode("utf-8")
-        except MemoryError:
-            code = _EXIT_MEMORY
-            raise
-        except BaseException as exc:  # a bug of ours: report it, the grader records it
-            payload = json.dumps({"error": f"{type(exc).__name__}: {exc}"[:2000]}).encode()
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(write_fd, view) :]
-        os.close(write_fd)  # the answer is complete: the parent need not wait for this exit
-        code = 0
-    except BaseException:
-        pass
-    finally:
-        os._exit(code)
+        if self._owner == os.getpid() and (pid := self._drop()):
+            _answered.append(pid)  # reaped at a later start
 
 
 class _Fresh:
@@ -326,7 +258,11 @@ def _serve(fn: Callable[[bytes], Any], input_r: int, answer_w: int, watched: Cal
     """In a Server's child: one input after another, each answered as a frame. Never returns."""
     code = _EXIT_ERROR
     try:
-        _child_setup()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        torch = sys.modules.get("torch")  # the grader's (a fork does not import it again)
+        if torch is not None:
+            torch.set_num_threads(1)  # deliberate: judging is small, and many run at once
         # It outlives the input it was forked for: it must not keep the grader's other pipes
         # open (its sandbox host's, its pool's), whose other ends wait for their end of file.
         isolation.close_other_fds({0, 1, 2, input_r, answer_w})
@@ -405,44 +341,6 @@ def _framed_answer(read_fd: int, deadline: float) -> tuple[bytes | None, bool, b
             return None, False, True
         if got:
             return got[0], False, False
-
-
-def _outcome(pid: int, read_fd: int, seconds: float, memory_mb: int) -> Outcome:
-    """Read the child's answer (for at most `seconds`) and say how it went."""
-    deadline = time.monotonic() + seconds
-    chunks: list[bytes] = []
-    size = 0
-    timed_out = False
-    answer = None
-    try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                timed_out = True
-                break
-            ready, _, _ = select.select([read_fd], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(read_fd, 1 << 20)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > MAX_RESULT_BYTES:
-                break
-            chunks.append(chunk)
-        if not timed_out and size <= MAX_RESULT_BYTES:
-            answer = _answer(b"".join(chunks))
-    finally:
-        os.close(read_fd)
-        if timed_out or size > MAX_RESULT_BYTES:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    if answer is not None and "value" in answer:
-        _answered.append(pid)  # it answered in full: its exit is no longer our business
-        return Outcome(OK, value=answer["value"])
-    return _ended(pid, answer, timed_out, size > MAX_RESULT_BYTES, seconds, memory_mb)
 
 
 def _ended(pid: int, answer: dict | None, timed_out: bool, too_large: bool, seconds: float, memory_mb: int) -> Outcome:

@@ -117,38 +117,45 @@ def test_honest_submissions_around_them_keep_their_marks(tiny):
         assert (results[name].score, results[name].status) == (2, "graded"), results[name].notes
 
 
-def test_limited_call_returns_values_and_stops_overruns():
-    assert limited.call(lambda: {"a": [1, 2]}, seconds=5, memory_mb=64).value == {"a": [1, 2]}
+def test_the_judging_process_returns_values_and_stops_overruns():
+    def run(fn, **limits):
+        server = limited.Server(lambda data: fn())
+        try:
+            return server.run(b"", **limits)
+        finally:
+            server.close()
+
+    assert run(lambda: {"a": [1, 2]}, seconds=5, memory_mb=64).value == {"a": [1, 2]}
 
     def forever():
         while True:
             pass
 
-    assert limited.call(forever, seconds=1, memory_mb=64).status == limited.TIMED_OUT
+    assert run(forever, seconds=1, memory_mb=64).status == limited.TIMED_OUT
 
     def hog():
         blocks = []
         while True:
             blocks.append(bytearray(64 * 2**20))
 
-    assert limited.call(hog, seconds=20, memory_mb=128).status == limited.OUT_OF_MEMORY
+    assert run(hog, seconds=20, memory_mb=128).status == limited.OUT_OF_MEMORY
 
     def broken():
         raise KeyError("x")
 
-    outcome = limited.call(broken, seconds=5, memory_mb=64)
+    outcome = run(broken, seconds=5, memory_mb=64)
     assert outcome.status == limited.FAILED and "KeyError" in outcome.detail
 
 
-def test_limited_call_leaves_no_process(tmp_path):
+def test_a_judging_process_that_overran_leaves_no_process(tmp_path):
     before = set(os.listdir("/proc"))
 
-    def sleeper():
+    def sleeper(data):
         import time
 
         time.sleep(60)
 
-    assert limited.call(sleeper, seconds=1, memory_mb=64).status == limited.TIMED_OUT
+    assert limited.Server(sleeper).run(b"", seconds=1, memory_mb=64).status == limited.TIMED_OUT
     children = [p for p in set(os.listdir("/proc")) - before if p.isdigit()]
     alive = []
     for pid in children:

@@ -569,8 +569,8 @@ KEPT: list = []  # what a served function leaves behind in this module, for `wat
 
 
 def test_a_judging_process_serves_input_after_input_as_a_fresh_fork_would():
-    """`limited.Server` keeps its fork for one input after another, each under the limits
-    `limited.call` sets and starting from the random state a fresh fork has; after an input
+    """`limited.Server` keeps its fork for one input after another, each under limits of its own
+    and starting from the random state a fresh fork has; after an input
     that fails, overruns or changes what its owner watches, the next gets a fresh fork."""
     import random
     import signal
