@@ -300,7 +300,6 @@ def _task_of(item) -> tuple[str | None, float]:
 _SHAPE_DEPTH = 4  # how far into a module's containers `_shape` looks
 _SHAPE_ITEMS = 2000  # and how many items of each
 _PICTURE_VALUES = 100_000  # and how many values in all (some 25 ms)
-_ARRAY_BYTES = 2**20  # a numpy array up to this size is pictured by its bytes; a larger one by their digest
 _SCALARS = (type(None), bool, int, float, complex, str, bytes)
 
 
@@ -346,8 +345,6 @@ def _shape(value, depth: int, own: frozenset[str], budget: _Budget | None = None
     version = _attribute(value, "_version")
     if isinstance(version, int):  # a tensor
         return (id(value), version)
-    if type(value).__module__ == "numpy" and getattr(value, "nbytes", _ARRAY_BYTES + 1) <= _ARRAY_BYTES:
-        return (id(value), value.tobytes())  # an array (no version to read): its bytes
     state = _state_of(value)
     kind = value if isinstance(value, type) else type(value)
     if kind.__module__ not in own and _attribute(value, "__module__") not in own:
@@ -460,13 +457,14 @@ class JudgeSuite:
         for module in roots:
             found[id(vars(module))] = vars(module)
             for value in list(vars(module).values()):
-                function = _attribute(value, "__wrapped__") if _attribute(value, "__wrapped__") else value
-                held = function.__globals__ if isinstance(function, types.FunctionType) else None
                 if isinstance(value, types.ModuleType):
                     held = vars(value)
                 elif isinstance(value, type):  # a class from a helper: its methods' globals
                     methods = [f for f in vars(value).values() if isinstance(f, types.FunctionType)]
                     held = methods[0].__globals__ if methods else None
+                else:  # a function from a helper (or a decorated one: what it wraps)
+                    function = _attribute(value, "__wrapped__") or value
+                    held = function.__globals__ if isinstance(function, types.FunctionType) else None
                 file = held.get("__file__") if isinstance(held, dict) else None
                 if file and os.path.dirname(os.path.abspath(file)) == folder:
                     found[id(held)] = held

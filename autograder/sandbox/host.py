@@ -771,8 +771,7 @@ def serve(
     try:
         if memory_mb is not None:
             with _uninterrupted():
-                while len(spares) < (SPARES if many else 1) and (spare := _spare(memory_mb, probes, plan)):
-                    spares.append(spare)
+                _fork_spares(spares, SPARES if many else 1, memory_mb, probes, plan)
         while True:
             frame = frames.read_frame(protocol_in, MAX_REQUEST_BYTES)
             if frame is None:
@@ -819,8 +818,8 @@ def serve(
                 memory = _memory_named(frame)
                 del reply, request, source, supervisor, frame
                 with _uninterrupted():  # (a SIGTERM meanwhile ends serve once both are done)
-                    while many and memory and len(spares) < SPARES and (spare := _spare(memory, probes, plan)):
-                        spares.append(spare)
+                    if many and memory:
+                        _fork_spares(spares, SPARES, memory, probes, plan)
                     if leftover is not None:
                         leftover.close(keep=frozenset(spare.pid for spare in spares))
                 del leftover
@@ -838,11 +837,14 @@ def _memory_named(frame: bytes) -> int | None:
         return None
 
 
-def _spare(memory_mb: int, probes: dict, plan) -> _Child | None:
-    try:
-        return _Child(memory_mb, probes, plan)
-    except OSError:
-        return None
+def _fork_spares(spares: collections.deque, count: int, memory_mb: int, probes: dict, plan) -> None:
+    """Fork children ahead, waiting for requests that name `memory_mb`, until `spares` holds
+    `count` (fewer if a fork fails: a request then forks its own)."""
+    while len(spares) < count:
+        try:
+            spares.append(_Child(memory_mb, probes, plan))
+        except OSError:
+            return
 
 
 def _zygote(sock: socket.socket) -> None:
