@@ -39,7 +39,7 @@ def read_frame(stream, max_bytes: int) -> bytes | None:
 
 def read_frame_into(stream, max_bytes: int) -> bytearray | None:
     """One frame from an unbuffered binary stream, read straight into a bytearray of its own
-    (no other copy of it in this process, so that `wipe` can clear it); None at a clean end."""
+    (no copy on the way, however large); None at a clean end."""
     size = _read_size(stream, max_bytes)
     if size is None:
         return None
@@ -54,11 +54,6 @@ def read_frame_into(stream, max_bytes: int) -> bytearray | None:
     finally:
         view.release()
     return payload
-
-
-def wipe(buffer: bytearray) -> None:
-    """Overwrite `buffer` with zeros: freed memory keeps its bytes until it is reused."""
-    buffer[:] = bytes(len(buffer))
 
 
 def write_frame(fd: int, payload) -> None:

@@ -38,3 +38,11 @@ def children_of(pid: int) -> set[int]:
             if int(fields[1]) == pid and fields[0] != "Z" and os.path.isdir(entry):
                 found.add(int(entry.name))
     return found
+
+
+def sandbox_children(host_pid: int) -> set[int]:
+    """A sandbox host's children: the live children of its template (the host's one child
+    process, `autograder.sandbox.template`, which forks them)."""
+    templates = children_of(host_pid)
+    assert len(templates) <= 1, f"a host has one child, its template: {templates}"
+    return set().union(*(children_of(pid) for pid in templates))

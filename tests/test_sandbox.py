@@ -11,7 +11,7 @@ import torch
 from autograder.catalog import Limits
 from autograder.sandbox.client import SandboxHost, Submission
 
-from conftest import children_of
+from conftest import sandbox_children
 
 PROBES = Path(__file__).resolve().parent / "sandbox_probes.py"
 LIMITS = Limits(probe_seconds=3, submission_seconds=20, memory_mb=1024)
@@ -195,7 +195,7 @@ def test_killing_the_host_costs_at_most_the_submission_that_tried(host):
         "def g(): return 1\n"
     )
     result = run(host, killer)
-    if host.sandbox == "basic":  # the host is within reach: it dies, and only this submission pays
+    if host.sandbox == "basic":  # its parent (the host's template) is within reach: only this submission pays
         assert status(result) == "crashed"
     else:  # in a PID namespace the parent is out of reach (getppid() is 0)
         assert result.outcomes[("first", None)].data == "alive"
@@ -328,7 +328,7 @@ def test_a_host_for_many_submissions_runs_each_in_a_child_forked_ahead_that_outl
         run(many, source)  # the first request forks its own child; the spares come after it
         for _ in range(4):
             deadline = time.monotonic() + 5
-            while len(waiting := children_of(host_pid)) != sandbox_host.SPARES and time.monotonic() < deadline:
+            while len(waiting := sandbox_children(host_pid)) != sandbox_host.SPARES and time.monotonic() < deadline:
                 time.sleep(0.02)  # (the last child may still be being cleaned up)
             assert len(waiting) == sandbox_host.SPARES, waiting
             result = run(many, source)
@@ -346,7 +346,7 @@ def test_a_host_told_the_first_memory_limit_forks_the_first_child_before_the_req
     with SandboxHost([PROBES], sandbox="root", memory_mb=LIMITS.memory_mb) as once:
         once.ready()
         deadline = time.monotonic() + 5
-        while not (waiting := children_of(once._proc.pid)) and time.monotonic() < deadline:
+        while not (waiting := sandbox_children(once._proc.pid)) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert len(waiting) == 1, waiting
         result = run(once, source)
@@ -354,7 +354,7 @@ def test_a_host_told_the_first_memory_limit_forks_the_first_child_before_the_req
     with SandboxHost([PROBES], sandbox="root") as unknown:  # no limit known: nothing forked ahead
         unknown.ready()
         time.sleep(0.3)
-        assert children_of(unknown._proc.pid) == set()
+        assert sandbox_children(unknown._proc.pid) == set()
         assert status(run(unknown, source)) == "ok"
 
 

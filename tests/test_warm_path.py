@@ -17,7 +17,7 @@ from autograder.grading import FORK_WORKERS, default_workers, grade_batch
 from autograder.sandbox.client import HostFactory, SandboxHost, Submission
 from autograder.sandbox.host import SPARES
 
-from conftest import children_of
+from conftest import sandbox_children
 
 PROBES = Path(__file__).resolve().parent / "sandbox_probes.py"
 LIMITS = Limits(probe_seconds=5, submission_seconds=30, memory_mb=1024)
@@ -476,9 +476,9 @@ def test_hosts_forked_from_one_zygote_serve_like_hosts_of_their_own(tmp_path, mo
         pids = {host._pid for host in hosts}
         assert len(modes) == 1 and len(pids) == 2
         deadline = time.monotonic() + 5
-        while len(children_of(hosts[1]._pid)) < SPARES and time.monotonic() < deadline:
+        while len(sandbox_children(hosts[1]._pid)) < SPARES and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert (len(children_of(hosts[0]._pid)), len(children_of(hosts[1]._pid))) == (0, SPARES)
+        assert (len(sandbox_children(hosts[0]._pid)), len(sandbox_children(hosts[1]._pid))) == (0, SPARES)
         for round_ in range(3):  # the first child of each host is forked on demand, the next ones ahead
             for i, host in enumerate(hosts):
                 source = f"import os\ndef f(): return [{round_}, {i}, sorted(os.environ)]\n"

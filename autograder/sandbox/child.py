@@ -1,4 +1,4 @@
-"""The sandbox child: a fork of the host that runs one submission's probes, then exits.
+"""The sandbox child: a fork of the host's template that runs one submission's probes, then exits.
 
 It never returns into the host's code: every path ends in os._exit. It talks to the host
 only through frames on `data_fd` (see `protocol` and `wire`); its stdout and stderr go to a capture pipe.
@@ -22,19 +22,18 @@ from autograder.sandbox.loader import load_module
 EXIT_INTERNAL = 70  # the sandbox failed before any student code ran (the host checks which)
 
 
-def _await_request(go: int) -> tuple[dict, list[list], str]:
-    """In a child forked ahead of its request, its sandbox built: the request (its frame
-    exactly as the grader sent it), or an exit when the host lets it go unused. The pipe is
-    closed before anything of the request runs."""
+def _await_request(go: int) -> tuple[str, dict, list[list], str]:
+    """In a child forked ahead of its request, its sandbox built: the run's nonce, the request
+    (its frame exactly as the host sent it) and the module's source, or an exit when the host
+    lets it go unused. The pipe is closed before anything of the request runs."""
     with os.fdopen(go, "rb") as stream:
-        frame = frames.read_frame(stream, protocol.MAX_REQUEST_BYTES)
-        if frame is None:
-            os._exit(0)
-        source = frames.read_frame(stream, protocol.MAX_REQUEST_BYTES)
-    if source is None:
+        parts = [frames.read_frame(stream, protocol.MAX_REQUEST_BYTES) for _ in range(3)]
+    if any(part is None for part in parts):
         os._exit(0)
+    nonce, frame, source = parts
     request = json.loads(frame)
-    return request, [list(job) for job in request["jobs"]], source.decode("utf-8", "surrogatepass")
+    jobs = [list(job) for job in request["jobs"]]
+    return nonce.decode("ascii"), request, jobs, source.decode("utf-8", "surrogatepass")
 
 
 def _stop_tracing() -> None:
@@ -55,24 +54,13 @@ def _seed(seed: int) -> None:
         sys.modules["numpy"].random.seed(seed)
 
 
-def run(
-    request: dict | None,
-    jobs: list[list] | None,
-    probes: dict,
-    workdir: str,
-    data_fd: int,
-    output_fd: int,
-    nonce: str,
-    plan=None,
-    go_fd: int = -1,
-    source: bytearray | None = None,
-) -> None:
+def run(probes: dict, workdir: str, data_fd: int, output_fd: int, go_fd: int, plan=None) -> None:
     """Entry point in the freshly forked child. Never returns.
 
     With a namespace `plan` the child first moves into namespaces of its own and a root of
-    its own (see `namespaces`); without one it works in `workdir` under rlimits only. A child
-    forked ahead of its request (`request` None) does all that first, then reads the request
-    from `go_fd` (see `_await_request`): its limits and the student's code come after.
+    its own (see `namespaces`); without one it works in `workdir` under rlimits only. Then it
+    reads its request from `go_fd` (see `_await_request`): its limits and the student's code
+    come after, from the host (the template that forked it never sees them).
     """
     code = EXIT_INTERNAL
     try:
@@ -92,10 +80,7 @@ def run(
         if plan is not None:
             plan = namespaces.enter(plan)  # from here on: PID 1 of new namespaces, a uid of its own
             workdir = namespaces.build_root(plan)
-        if request is None:
-            request, jobs, text = _await_request(go_fd)
-        else:
-            text = bytes(source or b"").decode("utf-8", "surrogatepass")  # the host's buffer, decoded here
+        nonce, request, jobs, text = _await_request(go_fd)
         request = {**request, "source": text}
         limits = request["limits"]
         os.chdir(workdir)

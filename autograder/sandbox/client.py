@@ -455,8 +455,8 @@ class SandboxHost:
             "limits": limits.__dict__,
             "stand_in": sorted(stand_in),
         }
-        # The source follows the request as a frame of its own: the host reads it into a buffer
-        # it wipes once the submission is done (see host.serve), never into a str of its own.
+        # The source follows the request as a frame of its own: the host reads it into one
+        # buffer and writes it to its child from there (see host.serve), never decoding it.
         source = submission.source.encode("utf-8", "surrogatepass")
         if len(source) > MAX_REQUEST_BYTES:  # the host would refuse it, and stop
             return self._refused(jobs, f"the module is too large to run ({len(submission.source)} characters)")

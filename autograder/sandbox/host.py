@@ -2,10 +2,12 @@
 
 Started by the grader as a fresh interpreter with a scrubbed environment, it sets up the
 sandbox (namespaces, seccomp, cgroups: each checked in a throwaway child, while the process is
-still small), imports torch and the suite's probe modules once (never a judge), then serves
-requests on stdin: for each submission it forks a child (`child.run`), watches it against the
-per-probe and per-submission deadlines and the memory limit, captures and caps its output, and
-answers on stdout with frames: a JSON header, then each finished probe's JSON and safetensors.
+still small), imports torch and the suite's probe modules once (never a judge), forks its
+`template` (which forks every child: nothing a host reads of one submission may be in the
+memory of the next one's child), then serves requests on stdin: for each submission it has a
+child forked (`child.run`), hands it the request, watches it against the per-probe and
+per-submission deadlines and the memory limit, captures and caps its output, and answers on
+stdout with frames: a JSON header, then each finished probe's JSON and safetensors.
 A child that has reported everything is killed at once and answered for; what is left to do
 (reaping it, removing its cgroup and folder) is done after the answer, while the grader judges.
 
@@ -44,6 +46,7 @@ from autograder import frames
 from autograder.probing import load_probe_modules
 from autograder.sandbox import isolation, namespaces, protocol
 from autograder.sandbox.protocol import MAX_REQUEST_BYTES, ProbeStatus
+from autograder.sandbox.template import Template
 
 # `child` and `wire` import torch: main() imports them once the sandbox is set up.
 
@@ -130,54 +133,41 @@ class OutputCapture:
 
 
 class _Child:
-    """A forked sandbox child and what the host holds for it: its pipes, its folder, its nonce.
+    """A sandbox child, forked by the host's template, and what the host holds for it: its
+    pipes, its folder, its nonce, a pidfd for it.
 
-    Forked with its request (`request`, `jobs`), it starts at once; forked without, it joins its
-    memory cgroup, builds its sandbox (namespaces, root: all but what the request decides) and
-    waits there until `start` hands it the request: a request finds it ready."""
+    Forked ahead of its request, it joins its memory cgroup, builds its sandbox (namespaces,
+    root: all but what the request decides) and waits there until `start` hands it the request:
+    a request finds it ready."""
 
-    def __init__(
-        self,
-        memory_mb,
-        probes: dict,
-        plan,
-        request: dict | None = None,
-        jobs: list | None = None,
-        source: bytearray | None = None,
-    ) -> None:
+    def __init__(self, memory_mb, template: Template) -> None:
         self.memory_mb = int(memory_mb)
+        self.template = template
+        self.status: int | None = None  # its exit status, once the template has reported it
         self.workdir = tempfile.mkdtemp(prefix="blockgrade-run-")
         self.data_r, data_w = os.pipe()
         self.out_r, out_w = os.pipe()
-        go_r, self.go_w = os.pipe() if request is None else (-1, -1)
+        go_r, self.go_w = os.pipe()
         self.nonce = protocol.new_nonce()
         self.cgroup = isolation.GUARDS.new_cgroup(self.memory_mb)  # its memory cgroup, where there are any
         try:
-            pid = namespaces.fork_child(plan)
+            self.pid, self.pidfd = template.fork(self.cgroup and self.cgroup.path, self.workdir, [data_w, out_w, go_r])
         except BaseException:
             if self.cgroup is not None:
                 self.cgroup.remove()
+            for fd in (self.data_r, self.out_r, self.go_w):
+                os.close(fd)
+            shutil.rmtree(self.workdir, ignore_errors=True)
             raise
-        if pid == 0:  # the child: never returns
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked host's own handler is not the child's
-            os.close(self.data_r)
-            os.close(self.out_r)
-            if request is None:
-                os.close(self.go_w)
-            from autograder.sandbox import child
-
-            child.run(request, jobs, probes, self.workdir, data_w, out_w, self.nonce, plan, go_r, source)
-        isolation.GUARDS.forked()
-        self.pid = pid
-        os.close(data_w)
-        os.close(out_w)
-        if go_r >= 0:
-            os.close(go_r)
+        finally:
+            for fd in (data_w, out_w, go_r):
+                os.close(fd)
 
     def start(self, frame: bytes, source: bytearray) -> bool:
-        """Hand a waiting child its request and the module's source (written from the buffer
-        itself: no copy); False if it is not there to take them."""
+        """Hand the waiting child its nonce, its request and the module's source (written from
+        the buffer itself: no copy); False if it is not there to take them."""
         try:
+            frames.write_frame(self.go_w, self.nonce.encode("ascii"))
             frames.write_frame(self.go_w, frame)
             frames.write_frame(self.go_w, source)
             return True
@@ -187,13 +177,31 @@ class _Child:
             os.close(self.go_w)
             self.go_w = -1
 
+    def poll(self) -> int | None:
+        """Its exit status, if it has ended."""
+        if self.status is None:
+            self.status = self.template.exit_status(self.pid, wait=False)
+        return self.status
+
+    def wait(self) -> int | None:
+        """Its exit status, once it has ended (None if its template is gone, and it with it)."""
+        if self.status is None:
+            self.status = self.template.exit_status(self.pid, wait=True)
+        return self.status
+
     def stop(self) -> None:
         """SIGKILL, now: the child and its process group."""
-        for kill, target in ((os.killpg, self.pid), (os.kill, self.pid)):
-            try:
-                kill(target, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            if self.pidfd >= 0:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            elif self.status is None:
+                os.kill(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def close(self, drain=None, keep: frozenset[int] = frozenset()) -> None:
         """Kill whatever the child started, remove its cgroup, read what it printed last
@@ -202,47 +210,44 @@ class _Child:
 
         The child is killed and its exit waited for first (a wait, not a poll), then its cgroup
         is removed (which waits until every process in it is gone), so that the scan of the
-        process table for anything left below the host is, as a rule, made once."""
-        try:
-            if not os.waitpid(self.pid, os.WNOHANG)[0]:
-                self.stop()  # not reaped yet: its pid is still its own
-                os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass  # reaped already, by the watch that saw it end
+        process table for anything left below the template is, as a rule, made once."""
+        if self.poll() is None:
+            self.stop()
+            self.wait()
         cgroup, self.cgroup = self.cgroup, None
         if cgroup is not None:
             cgroup.remove()
-        isolation.kill_tree(group=self.pid, keep=keep)
+        isolation.kill_tree(self.template.pid, group=self.pid, keep=keep)
         if drain is not None:
             drain(self.out_r)
-        for fd in (self.data_r, self.out_r, self.go_w):
+        for fd in (self.data_r, self.out_r, self.go_w, self.pidfd):
             if fd >= 0:
                 os.close(fd)
-        self.data_r = self.out_r = self.go_w = -1
+        self.data_r = self.out_r = self.go_w = self.pidfd = -1
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class Supervisor:
-    """Runs one request (one submission) to the end, over as many children as it takes.
+    """Runs one request (one submission) to the end, over as many children as it takes, each
+    forked by `template`.
 
     `spare` is a child forked ahead (see `_Child`), used for the first child when it fits;
-    `frame` is the request as received, which is what a spare child reads."""
+    `frame` is the request as received, which is what the first child reads."""
 
     def __init__(
         self,
         request: dict,
         probes: dict,
-        plan=None,
+        template: Template,
         spare: _Child | None = None,
         frame: bytes | None = None,
         source: bytearray | None = None,
         keep: frozenset[int] = frozenset(),
     ) -> None:
         self.request = request
-        # the module's source, UTF-8 (the host wipes it once the answer is sent)
-        self.source = source if source is not None else bytearray()
+        self.source = source if source is not None else bytearray()  # the module's source, UTF-8
         self.probes = probes
-        self.plan = plan
+        self.template = template
         self.spare = spare
         self.frame = frame
         # the host's other spare children, waiting meanwhile: not this submission's processes
@@ -311,14 +316,21 @@ class Supervisor:
                 self.results[i] = {"status": status, "error": {"type": status, "message": message, "traceback": ""}}
 
     def _child(self, indices: list[int]) -> _Child:
+        """A child started on the jobs `indices`: the spare where it fits, else a new one (which,
+        if it cannot take its request, ends and is accounted for as a sandbox that did not start)."""
+        if len(indices) == len(self.jobs) and self.frame is not None:
+            frame = self.frame
+        else:
+            frame = json.dumps({**self.request, "jobs": [list(self.jobs[i]) for i in indices]}).encode()
+        memory_mb = int(self.limits["memory_mb"])
         spare, self.spare = self.spare, None
         if spare is not None:
-            fits = len(indices) == len(self.jobs) and spare.memory_mb == int(self.limits["memory_mb"])
-            if fits and self.frame is not None and spare.start(self.frame, self.source):
+            if spare.memory_mb == memory_mb and spare.start(frame, self.source):
                 return spare
             spare.close(keep=self.keep)
-        jobs = [list(self.jobs[i]) for i in indices]
-        return _Child(self.limits["memory_mb"], self.probes, self.plan, self.request, jobs, self.source)
+        kid = _Child(memory_mb, self.template)
+        kid.start(frame, self.source)
+        return kid
 
     def _run_child(self, indices: list[int]) -> bool:
         """One child for the jobs `indices`; False when no further child should be tried."""
@@ -350,7 +362,7 @@ class Supervisor:
             self.output.add(data)
 
     def _watch(self, kid: _Child, indices: list[int], expect: protocol.Expect) -> bool:
-        pid, data_r, out_r = kid.pid, kid.data_r, kid.out_r
+        data_r, out_r = kid.data_r, kid.out_r
         reader = frames.FrameReader(self.max_frame)
         self.child_results: list[int] = []  # every job this child reported, in order
         self.nonce_known = False  # whether a frame that broke the protocol carried the nonce
@@ -375,7 +387,7 @@ class Supervisor:
                     break
                 if now >= next_watch:
                     next_watch = now + WATCH_INTERVAL
-                    tree = isolation.live_descendants(os.getpid(), self.keep)
+                    tree = isolation.live_descendants(self.template.pid, self.keep)
                     if len(tree) > process_cap:  # RLIMIT_NPROC does not bind everywhere (root, some namespaces)
                         ended_by = "processes"
                         break
@@ -469,7 +481,7 @@ class Supervisor:
         if phase == "finished":
             self.finished = True  # its exit is not waited for: _run_child kills it
             return True
-        status = self._wait_exit(pid, patient=ended_by is None)
+        status = self._wait_exit(kid, patient=ended_by is None)
         if ended_by is None and kid.cgroup is not None and kid.cgroup.oom_killed():
             ended_by = "memory"  # the kernel's OOM killer, in the child's memory cgroup
         return self._account(phase, current, indices, ended_by, status)
@@ -493,25 +505,16 @@ class Supervisor:
             self.events.append({"kind": "invalid", "probe": name, "device": device, "message": message})
         return True
 
-    def _wait_exit(self, pid: int, patient: bool) -> int | None:
+    def _wait_exit(self, kid: _Child, patient: bool) -> int | None:
         """The child's exit status; give it a moment to exit on its own unless we are ending it."""
         wait_until = time.monotonic() + (2.0 if patient else 0.0)
         while True:
-            try:
-                done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                return None
-            if done:
+            status = kid.poll()
+            if status is not None:
                 return status
             if time.monotonic() >= wait_until:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                try:
-                    return os.waitpid(pid, 0)[1] if patient else None
-                except ChildProcessError:
-                    return None
+                kid.stop()
+                return kid.wait() if patient else None
             time.sleep(0.005)
 
     def _account(self, phase, current, indices, ended_by, status) -> bool:
@@ -754,35 +757,41 @@ def _set_up(init: dict) -> tuple[dict, dict, object, bool]:
 def serve(
     protocol_in, protocol_out, ready: dict, probes: dict, plan, many: bool, warmed: bool, memory_mb: int | None = None
 ) -> None:
-    """Answer the ready message, then one request after another until the grader closes the
-    pipe. `many`: this host serves a batch (spare children, optimizers warmed up on demand).
-    `memory_mb`: the memory limit the first request will name, where the grader knows it: the
-    first child (SPARES of them for a batch) is forked ahead of it, as soon as the host is ready."""
+    """Fork the template, answer the ready message, then one request after another until the
+    grader closes the pipe. `many`: this host serves a batch (spare children, optimizers warmed
+    up on demand). `memory_mb`: the memory limit the first request will name, where the grader
+    knows it: the first child (SPARES of them for a batch) is forked ahead of it, as soon as the
+    host is ready."""
 
     def send(reply: list[bytes]) -> None:
         for frame in reply:  # one at a time: no second copy of a large reply
             protocol_out.write(frame)
         protocol_out.flush()
 
+    template = None
+    if ready.get("ready"):
+        try:
+            template = Template(probes, plan)  # before anything of a submission is here
+        except OSError:
+            ready = {"ready": False, "error": traceback.format_exc(limit=5)}
     send([frames.pack_json(ready)])
-    if not ready.get("ready"):
+    if template is None:
         return
     spares: collections.deque[_Child] = collections.deque()  # forked ahead, oldest first
     try:
         if memory_mb is not None:
             with _uninterrupted():
-                _fork_spares(spares, SPARES if many else 1, memory_mb, probes, plan)
+                _fork_spares(spares, SPARES if many else 1, memory_mb, template)
         while True:
             frame = frames.read_frame(protocol_in, MAX_REQUEST_BYTES)
             if frame is None:
                 return
-            # The submission's source, straight into a buffer that is wiped once it is done: each
-            # next child is forked from this process, and freed memory keeps its bytes, so no
-            # other copy of it may ever be made here (the child decodes it, in its own memory).
+            # the submission's source, straight into one buffer, written to its child from
+            # there (never decoded here: the child does that)
             source = frames.read_frame_into(protocol_in, MAX_REQUEST_BYTES)
             if source is None:
                 return
-            request = supervisor = None
+            supervisor = None
             try:
                 request = json.loads(frame)
                 if many and not warmed and OPTIMIZER_USE.search(source) is not None:
@@ -792,41 +801,40 @@ def serve(
                     if _can_warm_up(torch):
                         while spares:  # forked before the warm-up: they would pay it again
                             spares.popleft().close()
-                        warm_up_torch(torch)
-                        gc.freeze()
-                supervisor = Supervisor(request, probes, plan, None, frame, source)
+                        template.warm_up()
+                supervisor = Supervisor(request, probes, template, None, frame, source)
                 # the oldest spare is this request's (taken once the request proved well formed:
                 # it cannot be left unclosed), the others wait beside it
                 supervisor.spare = spares.popleft() if spares else None
                 supervisor.keep = frozenset(spare.pid for spare in spares)
                 reply = supervisor.run()
+                if not template.alive():
+                    # killed from outside (in basic mode, by the submission's own code): no child
+                    # can be forked any more, nor from here. Unanswered, this submission counts
+                    # as crashed, and the grader starts a new host for the next.
+                    return
             except Exception:
                 reply = [frames.pack_json({"internal": traceback.format_exc(limit=5), "jobs": [], "import": None})]
             try:
                 send(reply)
             finally:
-                frames.wipe(source)
-                # Nothing of this submission stays reachable in the next children, forked from
-                # here as soon as the answer is sent: SPARES of them, so that each has a whole
-                # submission's time to build its sandbox before its request comes. Its
-                # supervisor holds what it printed and its results (student code in a spare
-                # could walk its stack up to this frame): only its last child (pids and pipes)
-                # is kept, to clean up once they are forked.
-                leftover = None
-                if supervisor is not None:
-                    leftover, supervisor.leftover = supervisor.leftover, None
+                # SPARES children forked as soon as the answer is sent, so that each has a whole
+                # submission's time to build its sandbox before its request comes; then this
+                # submission's last child (killed already) is cleaned up.
+                leftover = supervisor.leftover if supervisor is not None else None
                 memory = _memory_named(frame)
-                del reply, request, source, supervisor, frame
                 with _uninterrupted():  # (a SIGTERM meanwhile ends serve once both are done)
                     if many and memory:
-                        _fork_spares(spares, SPARES, memory, probes, plan)
+                        _fork_spares(spares, SPARES, memory, template)
                     if leftover is not None:
                         leftover.close(keep=frozenset(spare.pid for spare in spares))
-                del leftover
     finally:
         _cleaning.append(True)  # from here on, a SIGTERM changes nothing
         while spares:
             spares.popleft().close()
+        if not template.alive():
+            isolation.kill_tree(os.getpid())  # what its children started, reparented to this host
+        template.close()
 
 
 def _memory_named(frame: bytes) -> int | None:
@@ -837,12 +845,12 @@ def _memory_named(frame: bytes) -> int | None:
         return None
 
 
-def _fork_spares(spares: collections.deque, count: int, memory_mb: int, probes: dict, plan) -> None:
+def _fork_spares(spares: collections.deque, count: int, memory_mb: int, template: Template) -> None:
     """Fork children ahead, waiting for requests that name `memory_mb`, until `spares` holds
     `count` (fewer if a fork fails: a request then forks its own)."""
     while len(spares) < count:
         try:
-            spares.append(_Child(memory_mb, probes, plan))
+            spares.append(_Child(memory_mb, template))
         except OSError:
             return
 

@@ -184,14 +184,14 @@ def resident_bytes(pids) -> int:
     return total
 
 
-def kill_tree(group: int | None = None, keep: frozenset[int] = frozenset()) -> bool:
-    """SIGKILL a sandbox child's process group and every live descendant of this process but
-    the children `keep` (spares, which have run nothing of a submission) and theirs.
+def kill_tree(root: int, group: int | None = None, keep: frozenset[int] = frozenset()) -> bool:
+    """SIGKILL a sandbox child's process group and every live descendant of `root` (the host's
+    template) but the children `keep` (spares, which have run nothing of a submission) and theirs.
 
-    The host is a child subreaper, so processes that double-forked or called setsid to escape
-    are still its descendants (an orphan goes to its nearest subreaper ancestor: never into a
-    spare's tree); it has no children other than sandbox processes. Returns whether everything
-    is gone.
+    The template is a child subreaper, so processes that double-forked or called setsid to
+    escape are still its descendants (an orphan goes to its nearest subreaper ancestor: never
+    into a spare's tree); it has no children other than sandbox processes, and reaps them.
+    Returns whether everything is gone.
     """
     for attempt in range(200):
         if group is not None:
@@ -199,27 +199,16 @@ def kill_tree(group: int | None = None, keep: frozenset[int] = frozenset()) -> b
                 os.killpg(group, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        targets = live_descendants(os.getpid(), keep)
+        targets = live_descendants(root, keep)
         for pid in targets:
             try:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        reap()
         if not targets:
             return True
         time.sleep(0.005 if attempt < 20 else 0.05)
     return False
-
-
-def reap() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 class KernelGuards:
@@ -230,7 +219,7 @@ class KernelGuards:
     def __init__(self) -> None:
         self.filter = None  # seccomp.Filter
         self.cgroups = None  # cgroups.MemoryCgroups
-        self.current = None  # the cgroup made for the child about to be forked (`new_cgroup`)
+        self.current = None  # the cgroup of the child about to be forked (`expect_child`)
         self.downgrades: list[str] = []
 
     def setup(self) -> list[str]:
@@ -259,14 +248,21 @@ class KernelGuards:
 
     # in the host, for each child
     def new_cgroup(self, memory_mb: int):
-        """A fresh cgroup for the child about to be forked, limited to the submission's memory
-        (None without cgroups): that child joins it first thing (`join`). Each child's is its
-        own (a spare may wait while another child runs); its owner removes it."""
-        self.current = self.cgroups.create(int(memory_mb) * 2**20) if self.cgroups is not None else None
-        return self.current
+        """A fresh cgroup for a child about to be forked, limited to the submission's memory
+        (None without cgroups): the host's template hands its path to that child, which joins
+        it first thing (`expect_child`, `join`). Each child's is its own (a spare may wait
+        while another child runs); the host removes it."""
+        return self.cgroups.create(int(memory_mb) * 2**20) if self.cgroups is not None else None
+
+    # in the template, for each child
+    def expect_child(self, path: str | None) -> None:
+        """The cgroup (made by the host) that the child about to be forked joins."""
+        from autograder.sandbox import cgroups
+
+        self.current = None if path is None or self.cgroups is None else cgroups.ChildCgroup(self.cgroups.version, path)
 
     def forked(self) -> None:
-        """In the host, once the child is forked: its cgroup is the child's to join, not ours."""
+        """Once the child is forked: its cgroup is the child's to join, not ours."""
         self.current = None
 
     # in the sandbox child

@@ -21,6 +21,7 @@ from autograder.cli import main
 from autograder.grading import UnsafeSandboxError, grade_batch
 from autograder.sandbox import cgroups, seccomp
 from autograder.sandbox.client import SandboxHost, Submission
+from autograder.sandbox.host import SPARES
 
 from .attacks import HONEST as HONEST_POINTS
 from .conftest import HONEST, REPO, honest_partial
@@ -422,3 +423,33 @@ def test_a_submission_cannot_read_the_source_of_the_one_before_it(mode):
             outcome = scan.outcomes[("first", None)]
             assert outcome.ok, outcome.error
             assert token not in outcome.data, "the next submission read the first one's source"
+
+
+@pytest.mark.parametrize("mode", _host_modes()[:1])
+def test_a_submission_cannot_read_what_the_ones_before_it_printed_or_returned(mode):
+    """The host reads each submission's printed output and results, and freed memory keeps
+    their bytes: the next submissions' children are therefore forked by the host's template,
+    which never held any of it (a child forked from the host itself would, and a scan of its
+    own memory would hand another student's answers in as its own)."""
+    import secrets
+
+    if mode == "basic":
+        pytest.skip("the basic sandbox runs as this user: nothing of its memory is private")
+    tokens = [secrets.token_hex(16) for _ in range(3)]
+    names = ("f", "g")
+    with SandboxHost([PROBES], sandbox=mode, warm_up=True, memory_mb=1024) as host:
+        host.ready()
+        limits = Limits(**{**LIMITS, "memory_mb": 1024})
+        for token in tokens:
+            # the token is built at run time (its source holds it reversed): found only in
+            # what the submission printed and returned
+            answer = f"def f():\n    t = 'SEC' + 'RET-' + {token[::-1]!r}[::-1]\n"
+            answer += "    print(t * 50)\n    return [t] * 50\ndef g():\n    return 2\n"
+            done = host.run(Submission("student", "student.py", answer, names), [("first", None)], limits)
+            assert done.outcomes[("first", None)].ok, done
+            assert done.outcomes[("first", None)].data[0].endswith(token) and token in done.output["text"], done
+        for _ in range(SPARES + 1):  # the spares forked meanwhile, and a child forked after them
+            scan = host.run(Submission("student", "student.py", SCAN_OWN_MEMORY, names), [("first", None)], limits)
+            outcome = scan.outcomes[("first", None)]
+            assert outcome.ok, outcome.error
+            assert not set(outcome.data) & set(tokens), "a submission read what an earlier one printed or returned"
