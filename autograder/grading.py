@@ -31,7 +31,7 @@ from autograder.i18n import N_
 from autograder.integrity import scan as scan_integrity
 from autograder.judge_runner import JudgeSuite
 from autograder.notebooks import LineMap
-from autograder.outputs import gradebook_row, write_gradebook, write_submission
+from autograder.outputs import Gradebook, gradebook_row, write_submission
 from autograder.results import (
     CRASHED,
     GRADED,
@@ -597,7 +597,7 @@ def grade_batch(
     gradebook = out_dir / "gradebook.csv"
     workers = max(1, min(workers or default_workers(len(items)), len(items) or 1))
     results: list[SubmissionResult] = []
-    rows: list[dict] = []
+    book = Gradebook(gradebook, assignment.task_ids, extra)  # each row made into its line once
     if on_start is not None:
         on_start(len(items))
 
@@ -614,16 +614,16 @@ def grade_batch(
             with i18n.using(language):
                 write_submission(out_dir, result)
             results.append(result)
-            rows.append(gradebook_row(result, columns.get(result.name)))
+            book.add(gradebook_row(result, columns.get(result.name)))
             if time.monotonic() >= next_gradebook:
-                write_gradebook(gradebook, assignment.task_ids, rows, extra)
+                book.write()
                 next_gradebook = time.monotonic() + GRADEBOOK_SECONDS
             if result.source:
                 gatherer.add(result.name, result.source)  # fingerprinted beside the grading
             if on_result is not None:
                 on_result(result)
 
-        write_gradebook(gradebook, assignment.task_ids, rows, extra)
+        book.write()
         interrupted = False
         # Ending the workers, the sandbox hosts and the zygote takes a moment that the outputs
         # need not wait for (unless code ran in the basic sandbox: see below): done last.
@@ -677,7 +677,7 @@ def grade_batch(
                     closing_last.close()
                     for result in results:
                         write_submission(out_dir, result)
-                write_gradebook(gradebook, assignment.task_ids, rows, extra)
+                book.write()
                 manual.write_sheet(out_dir, assignment, results)  # manual.csv and a page per written question
                 similar = gatherer.finish()
                 report = write_report(

@@ -182,7 +182,9 @@ def atomic_write(path: Path, text: str) -> None:
 def write_submission(out_dir: Path, result: SubmissionResult) -> Path:
     """DIR/<submission>/results.json and feedback.md."""
     folder = out_dir / result.name
-    atomic_write(folder / "results.json", json.dumps(results_json(result), indent=2) + "\n")
+    # a tree results_json made afresh, without cycles: json's pure-Python (indented) encoder
+    # need not track every container it enters, a third of its time
+    atomic_write(folder / "results.json", json.dumps(results_json(result), indent=2, check_circular=False) + "\n")
     atomic_write(folder / "feedback.md", feedback_markdown(result))
     manual.write_answers(folder, result)  # answers/<question>.md (autograder.manual)
     return folder
@@ -194,21 +196,46 @@ def gradebook_header(task_ids: list[str], extra: list[str] = ()) -> list[str]:
 
 def write_gradebook(path: Path, task_ids: list[str], rows: list[dict], extra: list[str] = ()) -> None:
     """The whole gradebook, sorted by submission, replaced atomically (valid after a Ctrl-C)."""
-    import io
+    book = Gradebook(path, task_ids, extra)
+    for row in rows:
+        book.add(row)
+    book.write()
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(gradebook_header(task_ids, list(extra)))
-    for row in sorted(rows, key=lambda r: r["submission"]):
-        writer.writerow(
+
+class Gradebook:
+    """A batch's gradebook.csv: each row made into its line once, when added; `write` replaces
+    the whole file (sorted by submission), so a rewrite while hundreds are graded is a sort and
+    a join, not every row's cells again."""
+
+    def __init__(self, path: Path, task_ids: list[str], extra: list[str] = ()) -> None:
+        import io
+
+        self.path, self.task_ids, self.extra = path, list(task_ids), list(extra)
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\n")
+        self.header = self._line(gradebook_header(self.task_ids, self.extra))
+        self.lines: list[tuple[str, str]] = []  # (submission, its line), in the order added
+
+    def _line(self, cells: list[str]) -> str:
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.writerow(cells)
+        return self.buffer.getvalue()
+
+    def add(self, row: dict) -> None:
+        cells = (
             # points are the grader's own numbers; every text cell is neutralized (autograder.text)
             [csv_cell(row["submission"]), fmt_points(row["score"]), fmt_points(row["max_score"])]
             + [csv_cell(row["status"])]
-            + [fmt_points(row["tasks"].get(t, 0.0)) for t in task_ids]
-            + [csv_cell(row.get(e, "")) for e in extra]
+            + [fmt_points(row["tasks"].get(t, 0.0)) for t in self.task_ids]
+            + [csv_cell(row.get(e, "")) for e in self.extra]
             + [csv_cell(row.get("flags", ""))]
         )
-    atomic_write(path, buffer.getvalue())
+        self.lines.append((row["submission"], self._line(cells)))
+
+    def write(self) -> None:
+        ordered = sorted(self.lines, key=lambda line: line[0])  # stable: equal names stay in order
+        atomic_write(self.path, self.header + "".join(line for _, line in ordered))
 
 
 def gradebook_row(result: SubmissionResult, columns: dict[str, str] | None = None) -> dict:

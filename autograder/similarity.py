@@ -37,12 +37,11 @@ recommented copies against independent correct implementations), are in README.m
 from __future__ import annotations
 
 import ast
-import bisect
-import copy
 import csv
 import io
 import itertools
 import math
+import operator
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,11 +95,55 @@ class Similarity:
 # ----------------------------------------------------------------------------- fingerprints
 
 
-def _fingerprint(source: str):
-    """copydetect's fingerprint of `source`: every K-gram of its tokenized code."""
-    from copydetect import CodeFingerprint
+def _copydetect():
+    """copydetect's tokenizing and fingerprinting functions (its `utils` module). The package's
+    own import loads its detector, which imports matplotlib.pyplot to plot its HTML reports
+    (never drawn here): some 0.3 s of CPU in every batch's similarity process, as much as
+    fingerprinting 40 submissions. So `utils` is loaded from the installed package under a
+    name of ours, without the package's `__init__`; where that fails, the plain import."""
+    import importlib
+    import importlib.util
+    import sys
 
-    return CodeFingerprint("submission.py", K, 1, filter=True, language="python", fp=io.StringIO(source))
+    name = "_blockgrade_copydetect"
+    try:
+        if name not in sys.modules:
+            found = importlib.util.find_spec("copydetect")  # found, not run
+            spec = importlib.util.spec_from_file_location(
+                name, found.origin, submodule_search_locations=found.submodule_search_locations
+            )
+            sys.modules[name] = importlib.util.module_from_spec(spec)  # the package, its __init__ never run
+        return importlib.import_module(f"{name}.utils")
+    except (ImportError, AttributeError, TypeError):
+        sys.modules.pop(name, None)
+        import copydetect.utils
+
+        return copydetect.utils
+
+
+def _kgrams(source: str):
+    """copydetect's fingerprints of `source` with a window of 1: its tokenized code, the map of
+    tokenized positions to the source's, and every K-gram's hash (a plain int) -> its positions
+    (what CodeFingerprint's `hash_idx` holds, made without the rest of its constructor)."""
+    cd = _copydetect()
+    code, offsets = cd.filter_code(source, "submission.py", "python")
+    starts: dict[int, list[int]] = {}
+    for position, h in enumerate(cd.hashed_kgrams(code, K).tolist()):
+        if h in starts:
+            starts[h].append(position)
+        else:
+            starts[h] = [position]
+    return code, offsets, starts
+
+
+def _in_source(offsets, at):
+    """Tokenized positions (an array) -> the source's, as copydetect's compare_files maps them."""
+    import numpy as np
+
+    if not len(at) or not len(offsets):
+        return at
+    where = np.clip(np.searchsorted(offsets[:, 0], at), 0, offsets.shape[0] - 1)
+    return at + offsets[:, 1][where]
 
 
 def regions(source: str, assignment: Assignment) -> list[tuple[int, str]]:
@@ -126,37 +169,35 @@ class _Raw:
     the tokenized code with the region (task) each lies in."""
 
     source: str
-    fp: object  # copydetect.CodeFingerprint, nothing removed
+    code: str  # the tokenized code (copydetect's filter_code)
+    offsets: object  # copydetect's map of tokenized positions to the source's (an N x 2 array)
     starts: dict  # fingerprint (a plain int) -> its positions in the tokenized code
-    region: dict  # position -> task id or OTHER (None: it spans two top-level statements)
+    region: list  # position -> task id or OTHER (None: it spans two top-level statements)
 
 
 def _raw(source: str, assignment: Assignment) -> _Raw:
+    """`source` fingerprinted (`_kgrams`), each position's region."""
     import numpy as np
 
-    fp = _fingerprint(source)
-    starts = {int(h): [int(i) for i in idx] for h, idx in fp.hash_idx.items()}
-    positions = np.array(sorted({i for idx in starts.values() for i in idx}), dtype=np.int64)
+    code, offsets, starts = _kgrams(source)
+    positions = np.arange(max(0, len(code) - K + 1), dtype=np.int64)
 
-    def in_source(at):  # tokenized positions -> the source's, as copydetect maps them
-        if not len(at) or not len(fp.offsets):
-            return at
-        where = np.clip(np.searchsorted(fp.offsets[:, 0], at), 0, fp.offsets.shape[0] - 1)
-        return at + fp.offsets[:, 1][where]
+    def in_source(at):
+        return _in_source(offsets, at)
 
     bounds = regions(source, assignment)
-    offsets = [b[0] for b in bounds]
+    offsets_of = np.array([b[0] for b in bounds], dtype=np.int64)
 
-    def index(offset) -> int:
-        return max(0, bisect.bisect_right(offsets, int(offset)) - 1)
+    def index(at):  # the top-level statement each source offset lies in
+        return np.maximum(np.searchsorted(offsets_of, at, side="right") - 1, 0).tolist()
 
     # a fingerprint that runs from one top-level statement into the next belongs to neither:
     # it exists only in that order (reordered definitions would not have it)
-    region = {
-        int(p): bounds[index(q)][1] if index(q) == index(e) else None
-        for p, q, e in zip(positions, in_source(positions), in_source(positions + K - 1))
-    }
-    return _Raw(source, fp, starts, region)
+    owners = [b[1] for b in bounds]
+    region = [
+        owners[q] if q == e else None for q, e in zip(index(in_source(positions)), index(in_source(positions + K - 1)))
+    ]
+    return _Raw(source, code, offsets, starts, region)
 
 
 @dataclass(frozen=True)
@@ -184,12 +225,11 @@ class _Document:
 def _covered(starts: list[int]) -> int:
     """Tokenized characters covered by the fingerprints starting at `starts` (each K long):
     what copydetect's get_copied_slices adds up, for one side of a comparison."""
-    total, end = 0, -1
-    for start in sorted(starts):
-        stop = start + K
-        total += stop - max(start, end) if stop > end else 0
-        end = max(end, stop)
-    return total
+    if not starts:
+        return 0
+    # sorted, each start adds the characters up to the next one, at most K; the last adds K
+    ordered = sorted(starts)
+    return K + sum(map(min, itertools.repeat(K), map(operator.sub, ordered[1:], ordered)))
 
 
 class Comparer:
@@ -197,7 +237,7 @@ class Comparer:
 
     def __init__(self, assignment: Assignment, template: str, reference: str | None = None) -> None:
         self.assignment = assignment
-        self.boilerplate = frozenset(int(h) for h in _fingerprint(template).hashes)
+        self.boilerplate = frozenset(_kgrams(template)[2])
         self.weights = {task.id: 1.0 for task in assignment.tasks}
         if reference is not None:
             sizes = {part_key: part.size for part_key, part in self._parts(self.raw(reference), weigh=False)}
@@ -256,6 +296,8 @@ class Comparer:
         return shared, size
 
     def compare(self, a: _Document, b: _Document) -> Pair:
+        if a.hashes.isdisjoint(b.hashes):  # most pairs of a class: nothing shared, nothing to weigh
+            return Pair(a.name, b.name, 0.0, 0.0, 0.0, 0.0, False)
         a_shared, a_size = self._share(a, b)
         b_shared, b_size = self._share(b, a)
         first = a_shared / a_size if a_size else 0.0
@@ -272,27 +314,22 @@ class Comparer:
             flagged=similarity >= THRESHOLD and shared >= MIN_SHARED,
         )
 
-    def _counted(self, doc: _Document):
-        """The document's copydetect fingerprint with the boilerplate taken out, for marking."""
-        from copydetect.utils import get_token_coverage
-
-        fp = copy.copy(doc.raw.fp)
-        fp.hash_idx = {h: idx for h, idx in fp.hash_idx.items() if int(h) in doc.hashes}
-        fp.hashes = set(fp.hash_idx)
-        fp.token_coverage = get_token_coverage(fp.hash_idx, K, len(fp.filtered_code))
-        return fp
+    def _counted(self, doc: _Document) -> dict:
+        """The document's fingerprints -> their positions, with the boilerplate taken out."""
+        return {h: idx for h, idx in doc.raw.starts.items() if h in doc.hashes}
 
     def marked(self, a: _Document, b: _Document) -> tuple[str, str, float, float]:
-        """Both sources as HTML with the shared code in <mark> (copydetect's compare_files and
-        highlight_overlap, on what was compared), and the share of each file marked."""
-        from copydetect import compare_files
-        from copydetect.utils import highlight_overlap
-
-        _, _, (slices_a, slices_b) = compare_files(self._counted(a), self._counted(b))
+        """Both sources as HTML with the shared code in <mark> (what copydetect's compare_files
+        and highlight_overlap make, on what was compared), and the share of each file marked."""
+        cd = _copydetect()
+        counted_a, counted_b = self._counted(a), self._counted(b)
+        overlap = cd.find_fingerprint_overlap(set(counted_a), set(counted_b), counted_a, counted_b)
         out = []
-        for doc, slices in ((a, slices_a), (b, slices_b)):
-            if len(slices) and len(slices[0]):
-                html, share = highlight_overlap(doc.source, slices, "<mark>", "</mark>", escape_html=True)
+        for doc, idx in zip((a, b), overlap):
+            slices = cd.get_copied_slices(idx, K)
+            if len(slices[0]):
+                slices = _in_source(doc.raw.offsets, slices)
+                html, share = cd.highlight_overlap(doc.source, slices, "<mark>", "</mark>", escape_html=True)
             else:
                 html, share = _escape(doc.source), 0.0
             out += [html, float(share)]
@@ -426,11 +463,15 @@ def _csv(found: Similarity) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    cells: dict[str, str] = {}  # each name's cell, made once: a class of 400 lists thousands of pairs
     for p in found.pairs:
+        for name in (p.first, p.second):
+            if name not in cells:
+                cells[name] = text.csv_cell(name)
         writer.writerow(
             [
-                text.csv_cell(p.first),
-                text.csv_cell(p.second),
+                cells[p.first],
+                cells[p.second],
                 f"{p.similarity:.3f}",
                 f"{p.first_in_second:.3f}",
                 f"{p.second_in_first:.3f}",

@@ -181,3 +181,61 @@ def test_the_gatherer_ends_with_a_batch_killed_before_its_clean_up(tmp_path):
     else:
         os.kill(pid, 9)
         raise AssertionError(f"the gatherer {pid} outlived its batch")
+
+
+def test_the_marked_pages_are_copydetects_marking():
+    """A flagged pair's page marks what copydetect's own compare_files and highlight_overlap
+    mark on the two CodeFingerprints, with the fingerprints that do not count taken out."""
+    import io
+
+    from copydetect import CodeFingerprint, compare_files
+    from copydetect.utils import get_token_coverage, highlight_overlap
+
+    checked = 0
+    for klass in similarity_cases.classes(list(COURSE.assignments), seed=0):
+        pairs, comparer, documents = compare_class(klass.assignment, klass.sources)
+        for pair in (p for p in pairs if p.flagged):
+            sides = []
+            for doc in (documents[pair.first], documents[pair.second]):
+                fp = CodeFingerprint("submission.py", similarity.K, 1, language="python", fp=io.StringIO(doc.source))
+                fp.hash_idx = {h: idx for h, idx in fp.hash_idx.items() if int(h) in doc.hashes}
+                fp.hashes = set(fp.hash_idx)
+                fp.token_coverage = get_token_coverage(fp.hash_idx, similarity.K, len(fp.filtered_code))
+                sides.append(fp)
+            _, _, slices = compare_files(*sides)
+            expected = []
+            for doc, cut in zip((documents[pair.first], documents[pair.second]), slices):
+                html, share = highlight_overlap(doc.source, cut, "<mark>", "</mark>", escape_html=True)
+                expected.append((html, float(share)))
+            left, right, left_share, right_share = comparer.marked(documents[pair.first], documents[pair.second])
+            assert [(left, left_share), (right, right_share)] == expected
+            assert "<mark>" in left and "<mark>" in right
+            checked += 1
+    assert checked >= len(COURSE.assignments)
+
+
+def test_the_check_loads_no_plotting_library(tmp_path):
+    """copydetect's package import loads matplotlib (its own report's plots): the check takes
+    copydetect's functions without it, and a whole check, pages included, never loads it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from autograder import similarity\n"
+        "from autograder.catalog import course_at\n"
+        "blocks = course_at(Path(sys.argv[1])).get('blocks')\n"
+        "source = (Path(sys.argv[1]) / 'examples/01-blocks/fay/blocks.py').read_text(encoding='utf-8')\n"
+        "found = similarity.write(Path(sys.argv[2]), blocks, {'x': source, 'y': source})\n"
+        "assert found.flagged and found.pairs[0].view, found\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'copydetect')))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(REPO), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]", run.stdout
