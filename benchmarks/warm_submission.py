@@ -7,9 +7,9 @@ Starts one `Grader` (hidden suite, the best sandbox this machine offers, as a ba
 spare children, torch warmed up where the suite needs it), grades the reference solution once
 to warm it, then `--repeat` more times, and prints the median, the quartiles, how much of the
 median the sandbox's run takes (the host's own count, from the request to the answer), and the
-CPU time of every process involved (the grader, its judging forks, the sandbox host and its
-children) per submission. It uses only the library API that every version of the kit has, so
-the same script measures an older checkout for a before/after figure:
+CPU time of every process involved (the grader, its judging forks, the sandbox host, its
+template and their children) per submission. It uses only the library API that every version
+of the kit has, so the same script measures an older checkout for a before/after figure:
 `PYTHONPATH=<checkout> python <this file> --repo <checkout>`.
 """
 
@@ -39,6 +39,17 @@ def _process_cpu(pid: int) -> float:
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
 
 
+def _host_cpu(pid: int) -> float:
+    """A sandbox host's CPU time with that of its live children (its template, which forks and
+    waits for the sandbox children, where it has one) and of the children each waited for."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(child) for child in f.read().split()]
+    except OSError:
+        children = []
+    return _process_cpu(pid) + sum(_process_cpu(child) for child in children)
+
+
 def measure(assignment, repeat: int = 30) -> dict:
     from autograder.grading import Grader
 
@@ -61,7 +72,7 @@ def measure(assignment, repeat: int = 30) -> dict:
             return getattr(getattr(grader.judges, "_judging", None), "_pid", 0)
 
         judging = judging_pid()
-        cpu = _own_cpu() + _process_cpu(host_pid) + _process_cpu(judging)
+        cpu = _own_cpu() + _host_cpu(host_pid) + _process_cpu(judging)
         times = []
         sandbox.clear()
         for _ in range(repeat):
@@ -69,7 +80,7 @@ def measure(assignment, repeat: int = 30) -> dict:
             result = grader.grade(solution)
             times.append(time.perf_counter() - started)
         # (a judging process that was replaced meanwhile was waited for: RUSAGE_CHILDREN has it)
-        cpu = _own_cpu() + _process_cpu(host_pid) + _process_cpu(judging_pid()) - cpu
+        cpu = _own_cpu() + _host_cpu(host_pid) + _process_cpu(judging_pid()) - cpu
         assert result.score == first.score == assignment.max_score, (result.score, result.notes)
     q1, median, q3 = statistics.quantiles(times, n=4)
     return {

@@ -382,3 +382,23 @@ def test_a_cgroup_left_by_a_host_that_is_gone_is_removed_even_when_its_pid_came_
         for path in (running, reused, gone):
             if path.exists():
                 path.rmdir()
+
+
+def test_every_probe_draws_from_generators_seeded_afresh(host):
+    """Each probe starts from the same seed (0), whatever the probes before it drew or set: a
+    probe's random inputs are the same in every submission's run."""
+    import random
+
+    source = (
+        "import random, torch\n"
+        "def f():\n"
+        "    drawn = [torch.rand(3).tolist(), random.random()]\n"
+        "    torch.rand(1000); random.random(); torch.manual_seed(7); random.seed(7)\n"
+        "    return drawn\n"
+        "def g(): return 1\n"
+    )
+    result = run(host, source, jobs=[("first", None), ("quick", None)])
+    torch.manual_seed(0)
+    random.seed(0)
+    expected = [torch.rand(3).tolist(), random.random()]
+    assert result.outcomes[("first", None)].data == result.outcomes[("quick", None)].data == expected

@@ -15,7 +15,7 @@ import sys
 import time
 
 from autograder import frames, standin, wire
-from autograder.probing import StudentFiles, build_given, describe_exception
+from autograder.probing import StudentFiles, build_given, describe_exception, seed_torch
 from autograder.sandbox import isolation, namespaces, protocol
 from autograder.sandbox.loader import load_module
 
@@ -46,10 +46,8 @@ def _stop_tracing() -> None:
 
 
 def _seed(seed: int) -> None:
-    import torch
-
     random.seed(seed)
-    torch.manual_seed(seed)
+    seed_torch(seed)
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed(seed)
 
