@@ -190,11 +190,9 @@ class _Child:
         return self.status
 
     def stop(self) -> None:
-        """SIGKILL, now: the child and its process group."""
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        """SIGKILL, now: the child (its process group goes when it has: the template kills the
+        group before it reaps the child, while the number is still the child's; here, the
+        template may have reaped it already, and the number be anyone's)."""
         try:
             if self.pidfd >= 0:
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
@@ -217,7 +215,7 @@ class _Child:
         cgroup, self.cgroup = self.cgroup, None
         if cgroup is not None:
             cgroup.remove()
-        isolation.kill_tree(self.template.pid, group=self.pid, keep=keep)
+        isolation.kill_tree(self.template.pid, keep=keep)  # what it left outside its group, below the template
         if drain is not None:
             drain(self.out_r)
         for fd in (self.data_r, self.out_r, self.go_w, self.pidfd):
@@ -729,8 +727,9 @@ def _set_up(init: dict) -> tuple[dict, dict, object, bool]:
             importlib.import_module(module)
         from autograder.sandbox import child  # (and wire: imported here, once)
 
-        # Seeding torch records the caller's stack (for CUDA's lazy start), which reads the source
-        # of every frame: seeded once here, the child finds those files read already.
+        # Where CUDA can be had, seeding torch records the caller's stack (for CUDA's lazy start),
+        # which reads the source of every frame: seeded once here, the child finds those files
+        # read already (and the template's own, seeded there too).
         child._seed(0)
         probes = load_probe_modules(init["probe_files"])
         warmed = bool(init.get("warm_up")) and any(_uses_optimizer(path) for path in init["probe_files"])
@@ -812,8 +811,15 @@ def serve(
                     # killed from outside (in basic mode, by the submission's own code): no child
                     # can be forked any more, nor from here. Unanswered, this submission counts
                     # as crashed, and the grader starts a new host for the next.
+                    isolation.kill_tree(os.getpid())  # what its children started, reparented here
+                    if supervisor.leftover is not None:
+                        supervisor.leftover.close()
                     return
             except Exception:
+                if not template.alive():  # as above, found forking a child (TemplateGone): not answered
+                    if supervisor is not None and supervisor.spare is not None:
+                        supervisor.spare.close()  # (its cgroup and folder; it died with the template)
+                    return
                 reply = [frames.pack_json({"internal": traceback.format_exc(limit=5), "jobs": [], "import": None})]
             try:
                 send(reply)

@@ -184,9 +184,9 @@ def resident_bytes(pids) -> int:
     return total
 
 
-def kill_tree(root: int, group: int | None = None, keep: frozenset[int] = frozenset()) -> bool:
-    """SIGKILL a sandbox child's process group and every live descendant of `root` (the host's
-    template) but the children `keep` (spares, which have run nothing of a submission) and theirs.
+def kill_tree(root: int, keep: frozenset[int] = frozenset()) -> bool:
+    """SIGKILL every live descendant of `root` (the host's template) but the children `keep`
+    (spares, which have run nothing of a submission) and theirs.
 
     The template is a child subreaper, so processes that double-forked or called setsid to
     escape are still its descendants (an orphan goes to its nearest subreaper ancestor: never
@@ -194,11 +194,6 @@ def kill_tree(root: int, group: int | None = None, keep: frozenset[int] = frozen
     Returns whether everything is gone.
     """
     for attempt in range(200):
-        if group is not None:
-            try:
-                os.killpg(group, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         targets = live_descendants(root, keep)
         for pid in targets:
             try:

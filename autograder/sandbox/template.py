@@ -152,6 +152,10 @@ def _serve(sock: socket.socket, probes: dict, plan, host: int) -> None:
         return  # the host ended before this could ask to end with it
     isolation.prctl(isolation.PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (a forked host's own handler is not this one's)
+    isolation.close_other_fds({0, 1, 2, sock.fileno()})  # the host's pipes to its grader are not ours
+    from autograder.sandbox import child
+
+    child._seed(0)  # (see host._set_up: with CUDA, this reads the source of the frames here, once)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # a child ended: wakes the select below
@@ -181,11 +185,20 @@ def _serve(sock: socket.socket, probes: dict, plan, host: int) -> None:
                     _send(sock, {"op": Op.PONG})
         while True:  # every child that ended (and whatever was left below this process)
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                ended = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             except ChildProcessError:
                 break
-            if pid == 0:
+            if ended is None:
                 break
+            pid = ended.si_pid
+            if pid in forked:
+                # what the child started in its process group, killed while the number is still
+                # the child's (a zombie's): once it is reaped, the number may be anyone's
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            _, status = os.waitpid(pid, 0)
             if pid in forked:
                 forked.discard(pid)
                 _send(sock, {"op": Op.EXITED, "pid": pid, "status": status})
