@@ -16,6 +16,12 @@ as the submission using more memory than it may.
 
 Elsewhere `detect` says why not, and the host's watchdog (proportional set size, sampled) and
 the seccomp filter (no memfd, no userfaultfd) are what bound memory.
+
+Where the cpu controller can be had too (v1: a cgroup of the same name in its own hierarchy;
+v2: `cpu` enabled beside `memory`), each child's cgroup also gets an equal share of the
+processors: whatever a submission starts (a flood of busy processes, each in a session of its
+own, which the scheduler's autogroups would each give a whole share) shares that one, so it
+cannot starve another worker's run into running out of wall-clock time.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ def _write(path: str, text: str) -> None:
 
 
 def _mounts() -> dict[str, str]:
-    """cgroup filesystem -> where it is mounted: 'memory' (v1) and 'unified' (v2)."""
+    """cgroup filesystem -> where it is mounted: 'memory' and 'cpu' (v1), 'unified' (v2)."""
     found: dict[str, str] = {}
     try:
         with open("/proc/self/mountinfo") as f:
@@ -55,6 +61,8 @@ def _mounts() -> dict[str, str]:
                 root = fields[3]
                 if fstype == "cgroup" and "memory" in options:
                     found.setdefault("memory", point if root == "/" else "")
+                if fstype == "cgroup" and "cpu" in options:
+                    found.setdefault("cpu", point if root == "/" else "")
                 elif fstype == "cgroup2":
                     found.setdefault("unified", point if root == "/" else "")
     except (OSError, ValueError, IndexError):
@@ -73,23 +81,38 @@ def _own_cgroups() -> dict[str, str]:
 
 
 class MemoryCgroups:
-    """Makes one cgroup per sandbox child below `parent`."""
+    """Makes one cgroup per sandbox child below `parent`, and where `shares_cpu`, gives it its
+    share of the processors (v1: a cgroup of the same name below `cpu_parent`)."""
 
-    def __init__(self, version: int, parent: str) -> None:
+    def __init__(self, version: int, parent: str, cpu_parent: str | None = None) -> None:
         self.version = version
         self.parent = parent
+        self.cpu_parent = cpu_parent  # v1's cpu hierarchy; v2: `parent` itself, where cpu is enabled
         self._serial = itertools.count()
 
+    @property
+    def shares_cpu(self) -> bool:
+        return self.cpu_parent is not None
+
     def describe(self) -> str:
-        return f"cgroup v{self.version} ({self.parent})"
+        return f"cgroup v{self.version} ({self.parent}{', processors shared per run' if self.shares_cpu else ''})"
+
+    def child(self, path: str) -> "ChildCgroup":
+        """The child cgroup at `path` (made by `create`, possibly in another process)."""
+        cpu = None
+        if self.version == 1 and self.cpu_parent is not None:
+            cpu = os.path.join(self.cpu_parent, os.path.basename(path))
+        return ChildCgroup(self.version, path, cpu)
 
     def create(self, limit_bytes: int) -> "ChildCgroup":
         # named after its host: its pid and when that process started (a pid alone comes back)
         pid = os.getpid()
         path = os.path.join(self.parent, f"blockgrade-{pid}-{_started(pid)}-{next(self._serial)}")
         os.mkdir(path)
-        group = ChildCgroup(self.version, path)
+        group = self.child(path)
         try:
+            if group.cpu is not None:
+                os.mkdir(group.cpu)  # its default share (cpu.shares 1024), as every other run's
             if self.version == 1:
                 _write(os.path.join(path, "memory.limit_in_bytes"), str(limit_bytes))
                 memsw = os.path.join(path, "memory.memsw.limit_in_bytes")
@@ -113,13 +136,16 @@ class MemoryCgroups:
 
 
 class ChildCgroup:
-    def __init__(self, version: int, path: str) -> None:
+    def __init__(self, version: int, path: str, cpu: str | None = None) -> None:
         self.version = version
         self.path = path
+        self.cpu = cpu  # v1: its cgroup in the cpu hierarchy, where it shares the processors
 
     def join(self) -> None:
         """Move the calling process into this cgroup (in the sandbox child, first thing)."""
-        _write(os.path.join(self.path, "cgroup.procs"), str(os.getpid()))
+        for path in (self.path, self.cpu):
+            if path is not None:
+                _write(os.path.join(path, "cgroup.procs"), str(os.getpid()))
 
     def oom_killed(self) -> bool:
         """Whether the kernel's OOM killer ended a process of this cgroup."""
@@ -159,18 +185,22 @@ class ChildCgroup:
 
         give_up = time.monotonic() + 2.0
         pause = 0.0002
-        while True:
+        left = [path for path in (self.path, self.cpu) if path is not None]
+        while left:
             try:
-                os.rmdir(self.path)
-                return True
+                os.rmdir(left[0])
+                left.pop(0)
+                continue
             except FileNotFoundError:
-                return True
+                left.pop(0)
+                continue
             except OSError as exc:
                 if exc.errno != errno.EBUSY or time.monotonic() > give_up:
                     return False
-            _kill_members(self.path)
+            _kill_members(left[0])
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
+        return True
 
 
 def _kill_members(path: str) -> None:
@@ -215,21 +245,39 @@ def detect() -> MemoryCgroups:
     reasons = []
     for version, parent in candidates:
         _remove_stale(parent)
-        cgroups = MemoryCgroups(version, parent)
-        try:
-            probe = cgroups.create(64 * 2**20)
-        except OSError as exc:
-            reasons.append(f"v{version} {parent}: {exc.strerror or exc}")
-            continue
-        joined = _try_join(probe)
-        if not probe.remove():
-            reasons.append(f"v{version} {parent}: a cgroup could not be removed")
-            continue
-        if joined is not None:
-            reasons.append(f"v{version} {parent}: a process could not be moved into one: {joined}")
-            continue
-        return cgroups
+        # with each run's share of the processors where that can be had, else memory alone
+        for cpu_parent in dict.fromkeys([_cpu_parent(version, parent, own, mounts), None]):
+            cgroups = MemoryCgroups(version, parent, cpu_parent)
+            try:
+                probe = cgroups.create(64 * 2**20)
+            except OSError as exc:
+                reasons.append(f"v{version} {parent}: {exc.strerror or exc}")
+                continue
+            joined = _try_join(probe)
+            if not probe.remove():
+                reasons.append(f"v{version} {parent}: a cgroup could not be removed")
+                continue
+            if joined is not None:
+                reasons.append(f"v{version} {parent}: a process could not be moved into one: {joined}")
+                continue
+            return cgroups
     raise CgroupUnavailable(0, "memory cgroups cannot be created: " + "; ".join(reasons))
+
+
+def _cpu_parent(version: int, parent: str, own: dict[str, str], mounts: dict[str, str]) -> str | None:
+    """Where each child's share of the processors is made, None where it cannot be: v1, this
+    process's cgroup in the cpu hierarchy (stale children of a host that is gone removed);
+    v2, the memory cgroups' parent itself where `cpu` is enabled for its children."""
+    if version == 2:
+        try:
+            return parent if "cpu" in _read(os.path.join(parent, "cgroup.subtree_control")).split() else None
+        except OSError:
+            return None
+    if "cpu" not in own or not mounts.get("cpu"):
+        return None
+    cpu_parent = os.path.join(mounts["cpu"], own["cpu"].lstrip("/"))
+    _remove_stale(cpu_parent)
+    return cpu_parent
 
 
 def _try_join(group: ChildCgroup) -> str | None:

@@ -233,6 +233,8 @@ class KernelGuards:
             self.cgroups = cgroups.detect()
         except cgroups.CgroupUnavailable as exc:
             self.downgrades.append(f"memory is watched by sampling, not counted by the kernel: {exc.strerror or exc}")
+        if self.cgroups is None or not self.cgroups.shares_cpu:
+            self.downgrades.append("the processors are shared by the scheduler alone, not per run: no cpu cgroup here")
         return self.downgrades
 
     def describe(self) -> dict:
@@ -252,9 +254,7 @@ class KernelGuards:
     # in the template, for each child
     def expect_child(self, path: str | None) -> None:
         """The cgroup (made by the host) that the child about to be forked joins."""
-        from autograder.sandbox import cgroups
-
-        self.current = None if path is None or self.cgroups is None else cgroups.ChildCgroup(self.cgroups.version, path)
+        self.current = None if path is None or self.cgroups is None else self.cgroups.child(path)
 
     def forked(self) -> None:
         """Once the child is forked: its cgroup is the child's to join, not ours."""
