@@ -1,6 +1,7 @@
 """The red-team batch: every attack of `attacks.py` graded in one batch beside honest
 submissions, once per sandbox mode this machine can run."""
 
+import contextlib
 import hashlib
 import os
 import re
@@ -18,6 +19,22 @@ from autograder.catalog import course_at
 from autograder.grading import grade_batch
 
 from .attacks import attacks
+
+
+@contextlib.contextmanager
+def ready_host(probe_files: list, mode: str, **kwargs):
+    """A sandbox host for `probe_files` in `mode`, started (the test is skipped where user
+    namespaces are refused)."""
+    from autograder.sandbox.client import SandboxHost
+
+    with SandboxHost(probe_files, sandbox=mode, **kwargs) as host:
+        try:
+            host.ready()
+        except Exception as exc:
+            if mode == "user":
+                pytest.skip(f"user namespaces are not available here: {exc}")
+            raise
+        yield host
 
 REPO = Path(__file__).resolve().parents[2]
 # Tight limits keep the batch quick and the machine safe; honest work needs a fraction of them.

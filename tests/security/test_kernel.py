@@ -24,7 +24,7 @@ from autograder.sandbox.client import SandboxHost, Submission
 from autograder.sandbox.host import SPARES
 
 from .attacks import HONEST as HONEST_POINTS
-from .conftest import HONEST, REPO, honest_partial
+from .conftest import HONEST, REPO, honest_partial, ready_host
 from .kernel_attacks import kernel_attacks
 from .test_red_team import running_with
 
@@ -347,13 +347,7 @@ def test_student_code_ends_with_its_host(mode):
         pytest.skip("the basic sandbox changes no uid")
     source = "import time\ntime.sleep(30)\ndef f():\n    pass\n"
     seen: list[set[int]] = []
-    with SandboxHost([PROBES], sandbox=mode) as host:
-        try:
-            host.ready()
-        except Exception as exc:
-            if mode == "user":
-                pytest.skip(f"user namespaces are not available here: {exc}")
-            raise
+    with ready_host([PROBES], mode) as host:
 
         def meanwhile() -> None:
             deadline = time.monotonic() + 20

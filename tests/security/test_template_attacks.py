@@ -7,7 +7,6 @@ one submission may cost only itself, whatever it does with the processors it sha
 other workers of a batch.
 """
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -23,6 +22,7 @@ from autograder.sandbox.client import SandboxHost, Submission
 from autograder.sandbox.host import _Child
 from autograder.sandbox.template import Template
 
+from .conftest import ready_host
 from conftest import children_of
 
 PROBES = Path(__file__).resolve().parents[1] / "sandbox_probes.py"
@@ -30,16 +30,8 @@ IS_ROOT = os.geteuid() == 0
 MODES = ["root", "user"] if IS_ROOT else ["user"]  # never hostile code in the basic sandbox as root
 
 
-@contextlib.contextmanager
 def _host(mode: str, **kwargs):
-    with SandboxHost([PROBES], sandbox=mode, **kwargs) as host:
-        try:
-            host.ready()
-        except Exception as exc:
-            if mode == "user":
-                pytest.skip(f"user namespaces are not available here: {exc}")
-            raise
-        yield host
+    return ready_host([PROBES], mode, **kwargs)
 
 
 def _first(host: SandboxHost, source: str, limits: Limits):
