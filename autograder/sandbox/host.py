@@ -1,4 +1,4 @@
-"""The sandbox host: a preloaded parent (fork server) that runs submissions in forked children.
+"""The sandbox host: a preloaded process that runs submissions in children its template forks.
 
 Started by the grader as a fresh interpreter with a scrubbed environment, it sets up the
 sandbox (namespaces, seccomp, cgroups: each checked in a throwaway child, while the process is
@@ -11,17 +11,17 @@ stdout with frames: a JSON header, then each finished probe's JSON and safetenso
 A child that has reported everything is killed at once and answered for; what is left to do
 (reaping it, removing its cgroup and folder) is done after the answer, while the grader judges.
 
-A host that serves many submissions (a batch worker's) also forks the next child ahead, into
-its memory cgroup (a step that waits on the kernel), so that a request finds it waiting; and
-takes torch's first-use costs once (`warm_up_torch`) when the probes or a submission use an
-optimizer, so that no child pays them against its time limit.
+A host that serves many submissions (a batch worker's) also has the next child forked ahead,
+into its memory cgroup (a step that waits on the kernel), so that a request finds it waiting;
+and has its template take torch's first-use costs once (`warm_up_torch`) when the probes or a
+submission use an optimizer, so that no child pays them against its time limit.
 
 A batch starts one host process as a *zygote* (`zygote` in its first frame): it sets up and
 imports once, then forks a host for each worker that asks (`HostFactory` in the client), so
 that a batch pays one start of torch on the sandbox's side, not one per worker.
 
 A probe that hangs or crashes costs only itself: the host kills the child, records it, and
-forks a fresh child for the probes that remain.
+has a fresh child forked for the probes that remain.
 """
 
 from __future__ import annotations

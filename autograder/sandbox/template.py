@@ -130,7 +130,7 @@ class Template:
         """The next message (an exit is also recorded); None if none is there (`block` False)
         or the template is gone."""
         try:
-            data, fds = _receive(self.sock, 0 if block else socket.MSG_DONTWAIT)
+            data, fds = _message(self.sock, 0 if block else socket.MSG_DONTWAIT)
         except BlockingIOError:
             return None
         except OSError:
@@ -169,7 +169,7 @@ def _serve(sock: socket.socket, probes: dict, plan, host: int) -> None:
             if key.fileobj == wake_r:
                 os.read(wake_r, 4096)
                 continue
-            data, fds = _receive(sock)
+            data, fds = _message(sock)
             if not data:
                 return  # the host is done (its children end with this process)
             message = json.loads(data)
@@ -248,7 +248,7 @@ def _warm_up() -> None:
     gc.freeze()
 
 
-def _receive(sock: socket.socket, flags: int = 0) -> tuple[bytes, list[int]]:
+def _message(sock: socket.socket, flags: int = 0) -> tuple[bytes, list[int]]:
     """One message and the descriptors that came with it (socket.recv_fds, but with its
     `flags`: Python 3.11's passes none on)."""
     fds = array.array("i")
