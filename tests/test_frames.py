@@ -58,3 +58,32 @@ def test_a_frame_read_into_its_own_buffer():
     os.close(write)
     with os.fdopen(read, "rb", buffering=0) as stream, pytest.raises(DataError):
         read_frame_into(stream, 10 * len(payload))
+
+
+def test_the_template_socket_keeps_each_message_apart_with_its_descriptors():
+    """The host and its template talk over a stream socket (macOS has no AF_UNIX
+    SOCK_SEQPACKET): each message is framed by its length, and the descriptors sent with one
+    arrive with that one, whatever follows it."""
+    import json
+    import os
+    import socket
+
+    from autograder.sandbox import template
+
+    host_end, template_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    read, write = os.pipe()
+    template._send(host_end, {"op": "one"}, [read])
+    template._send(host_end, {"op": "two", "padding": "x" * 3000})
+    data, fds = template._message(template_end)
+    assert json.loads(data) == {"op": "one"} and len(fds) == 1
+    os.write(write, b"!")
+    assert os.read(fds[0], 1) == b"!"  # the pipe itself, passed across
+    data, more = template._message(template_end)
+    assert json.loads(data) == {"op": "two", "padding": "x" * 3000} and more == []
+    with pytest.raises(BlockingIOError):
+        template._message(template_end, socket.MSG_DONTWAIT)  # nothing there, and no wait
+    host_end.close()
+    assert template._message(template_end) == (b"", [])  # the other end is gone
+    for fd in (read, write, fds[0]):
+        os.close(fd)
+    template_end.close()

@@ -23,10 +23,12 @@ import os
 import selectors
 import signal
 import socket
+import struct
 
 from autograder.sandbox import isolation, namespaces
 
 MAX_MESSAGE = 4096
+_LENGTH = struct.Struct("!I")  # each message's length, before it
 MAX_FDS = 3  # a fork's: the child's ends of its data, output and go pipes
 
 
@@ -51,7 +53,8 @@ class Template:
     asks it for children."""
 
     def __init__(self, probes: dict, plan) -> None:
-        host_end, template_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # a stream (macOS has no AF_UNIX SOCK_SEQPACKET): each message framed by its length
+        host_end, template_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         host = os.getpid()
         pid = os.fork()
         if pid == 0:  # the template: never returns
@@ -113,7 +116,7 @@ class Template:
 
     def _send(self, message: dict, fds: list[int]) -> None:
         try:
-            socket.send_fds(self.sock, [json.dumps(message).encode()], fds)
+            _send(self.sock, message, fds)
         except OSError as exc:
             self.gone = True
             raise TemplateGone(exc.errno, "the sandbox template ended") from None
@@ -174,7 +177,7 @@ def _serve(sock: socket.socket, probes: dict, plan, host: int) -> None:
                 return  # the host is done (its children end with this process)
             message = json.loads(data)
             if message["op"] == Op.FORK and len(fds) == 3:
-                _fork(sock, message, fds, probes, plan, forked, (wake_r, wake_w))
+                _fork(sock, message, fds, probes, plan, forked)
             else:
                 for fd in fds:
                     os.close(fd)
@@ -185,26 +188,35 @@ def _serve(sock: socket.socket, probes: dict, plan, host: int) -> None:
                     _send(sock, {"op": Op.PONG})
         while True:  # every child that ended (and whatever was left below this process)
             try:
-                ended = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                pid, status = _reap(forked)
             except ChildProcessError:
                 break
-            if ended is None:
+            if pid == 0:
                 break
-            pid = ended.si_pid
-            if pid in forked:
-                # what the child started in its process group, killed while the number is still
-                # the child's (a zombie's): once it is reaped, the number may be anyone's
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            _, status = os.waitpid(pid, 0)
             if pid in forked:
                 forked.discard(pid)
                 _send(sock, {"op": Op.EXITED, "pid": pid, "status": status})
 
 
-def _fork(sock, message: dict, fds: list[int], probes: dict, plan, forked: set[int], wake: tuple[int, int]) -> None:
+def _reap(forked: set[int]) -> tuple[int, int]:
+    """A child that ended, reaped: (pid, exit status), (0, 0) if none has. One this template
+    forked has what it started in its process group killed first, while the number is still
+    its own (a zombie's): once it is reaped, the number may be anyone's. (Without os.waitid,
+    which can see a child end without reaping it, the host's walk of the descendants is left.)"""
+    if not hasattr(os, "waitid"):
+        return os.waitpid(-1, os.WNOHANG)
+    ended = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    if ended is None:
+        return 0, 0
+    if ended.si_pid in forked:
+        try:
+            os.killpg(ended.si_pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return os.waitpid(ended.si_pid, 0)
+
+
+def _fork(sock, message: dict, fds: list[int], probes: dict, plan, forked: set[int]) -> None:
     data_w, out_w, go_r = fds
     isolation.GUARDS.expect_child(message["cgroup"])
     try:
@@ -231,7 +243,7 @@ def _fork(sock, message: dict, fds: list[int], probes: dict, plan, forked: set[i
     except (AttributeError, OSError):
         pidfd = []  # a kernel before 5.3
     try:
-        socket.send_fds(sock, [json.dumps({"op": Op.FORKED, "pid": pid}).encode()], pidfd)
+        _send(sock, {"op": Op.FORKED, "pid": pid}, pidfd)
     finally:
         for fd in pidfd:
             os.close(fd)
@@ -249,15 +261,33 @@ def _warm_up() -> None:
 
 
 def _message(sock: socket.socket, flags: int = 0) -> tuple[bytes, list[int]]:
-    """One message and the descriptors that came with it (socket.recv_fds, but with its
-    `flags`: Python 3.11's passes none on)."""
+    """One message and the descriptors that came with it (on its first byte: see `_send`);
+    b"" at the end of the stream. `flags` apply to its first bytes (MSG_DONTWAIT: BlockingIOError
+    if none is there); the rest follows at once."""
     fds = array.array("i")
-    data, ancillary, _flags, _address = sock.recvmsg(MAX_MESSAGE, socket.CMSG_LEN(MAX_FDS * fds.itemsize), flags)
+    head, ancillary, _flags, _address = sock.recvmsg(_LENGTH.size, socket.CMSG_LEN(MAX_FDS * fds.itemsize), flags)
     for level, kind, payload in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
-    return data, list(fds)
+    head += _exactly(sock, _LENGTH.size - len(head)) if head else b""
+    (size,) = _LENGTH.unpack(head) if len(head) == _LENGTH.size else (0,)
+    if not 0 < size <= MAX_MESSAGE:
+        for fd in fds:
+            os.close(fd)
+        return b"", []
+    data = _exactly(sock, size)
+    return (data, list(fds)) if len(data) == size else (b"", [])
 
 
-def _send(sock: socket.socket, message: dict) -> None:
-    sock.send(json.dumps(message).encode())
+def _exactly(sock: socket.socket, size: int) -> bytes:
+    """`size` bytes, fewer only at the end of the stream."""
+    data = b""
+    while len(data) < size and (chunk := sock.recv(size - len(data))):
+        data += chunk
+    return data
+
+
+def _send(sock: socket.socket, message: dict, fds: tuple[int, ...] | list[int] = ()) -> None:
+    """One message, its length first, in one sendmsg: its descriptors ride on its first byte."""
+    data = json.dumps(message).encode()
+    socket.send_fds(sock, [_LENGTH.pack(len(data)) + data], list(fds))
