@@ -128,6 +128,8 @@ class Template:
                 raise TemplateGone(0, "the sandbox template ended")
             if received[0]["op"] == op:
                 return received
+            for fd in received[1]:  # (an exit report, recorded: it carries none)
+                os.close(fd)
 
     def _receive(self, block: bool) -> tuple[dict, list[int]] | None:
         """The next message (an exit is also recorded); None if none is there (`block` False)
