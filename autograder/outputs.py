@@ -194,18 +194,10 @@ def gradebook_header(task_ids: list[str], extra: list[str] = ()) -> list[str]:
     return ["submission", "score", "max_score", "status", *task_ids, *extra, "flags"]
 
 
-def write_gradebook(path: Path, task_ids: list[str], rows: list[dict], extra: list[str] = ()) -> None:
-    """The whole gradebook, sorted by submission, replaced atomically (valid after a Ctrl-C)."""
-    book = Gradebook(path, task_ids, extra)
-    for row in rows:
-        book.add(row)
-    book.write()
-
-
 class Gradebook:
     """A batch's gradebook.csv: each row made into its line once, when added; `write` replaces
-    the whole file (sorted by submission), so a rewrite while hundreds are graded is a sort and
-    a join, not every row's cells again."""
+    the whole file atomically (sorted by submission; valid after a Ctrl-C), so a rewrite while
+    hundreds are graded is a sort and a join, not every row's cells again."""
 
     def __init__(self, path: Path, task_ids: list[str], extra: list[str] = ()) -> None:
         import io

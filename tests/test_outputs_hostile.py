@@ -19,7 +19,7 @@ from rich.console import Console
 from autograder import text
 from autograder.judge_runner import FAILED, NOT_RUN, PASSED, JudgeTest
 from autograder.judge_runner import TestResult as Outcome
-from autograder.outputs import feedback_markdown, results_json, write_gradebook
+from autograder.outputs import Gradebook, feedback_markdown, results_json
 from autograder.results import SubmissionResult
 
 BREAKS = ["\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
@@ -200,7 +200,10 @@ def test_gradebook_cells_cannot_run_as_formulas(blocks, tmp_path):
          "name": "Ada\r\nLovelace", "email": "ada@example.org", "sid": "-1.5"},
     ]  # fmt: skip
     path = tmp_path / "gradebook.csv"
-    write_gradebook(path, [t.id for t in blocks.tasks], rows, ["name", "email", "sid"])
+    gradebook = Gradebook(path, [t.id for t in blocks.tasks], ["name", "email", "sid"])
+    for row in rows:
+        gradebook.add(row)
+    gradebook.write()
     with open(path, newline="", encoding="utf-8") as f:
         book = list(csv.DictReader(f))
     assert book[0]["name"].startswith("'=") and book[0]["email"] == "'@evil" and book[0]["submission"] == "'=cmd"

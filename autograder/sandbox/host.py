@@ -229,28 +229,26 @@ class Supervisor:
     """Runs one request (one submission) to the end, over as many children as it takes, each
     forked by `template`.
 
-    `spare` is a child forked ahead (see `_Child`), used for the first child when it fits;
-    `frame` is the request as received, which is what the first child reads."""
+    `frame` is the request as received, which is what the first child reads. `serve` gives it
+    the host's spares once it is made (`spare`, `keep`)."""
 
     def __init__(
         self,
         request: dict,
         probes: dict,
         template: Template,
-        spare: _Child | None = None,
         frame: bytes | None = None,
         source: bytearray | None = None,
-        keep: frozenset[int] = frozenset(),
     ) -> None:
         self.request = request
         self.source = source if source is not None else bytearray()  # the module's source, UTF-8
         self.probes = probes
         self.template = template
-        self.spare = spare
+        self.spare: _Child | None = None  # a child forked ahead (see `_Child`): the first, where it fits
         self.frame = frame
         # the host's other spare children, waiting meanwhile: not this submission's processes
         # (not counted against its limits, not killed with its children)
-        self.keep = keep
+        self.keep: frozenset[int] = frozenset()
         self.leftover: _Child | None = None  # a child that reported everything, to clean up after the answer
         self.limits = request["limits"]
         self.jobs = [tuple(j) for j in request["jobs"]]
@@ -801,26 +799,24 @@ def serve(
                         while spares:  # forked before the warm-up: they would pay it again
                             spares.popleft().close()
                         template.warm_up()
-                supervisor = Supervisor(request, probes, template, None, frame, source)
+                supervisor = Supervisor(request, probes, template, frame, source)
                 # the oldest spare is this request's (taken once the request proved well formed:
                 # it cannot be left unclosed), the others wait beside it
                 supervisor.spare = spares.popleft() if spares else None
                 supervisor.keep = frozenset(spare.pid for spare in spares)
                 reply = supervisor.run()
-                if not template.alive():
-                    # killed from outside (in basic mode, by the submission's own code): no child
-                    # can be forked any more, nor from here. Unanswered, this submission counts
-                    # as crashed, and the grader starts a new host for the next.
-                    isolation.kill_tree(os.getpid())  # what its children started, reparented here
-                    if supervisor.leftover is not None:
-                        supervisor.leftover.close()
-                    return
             except Exception:
-                if not template.alive():  # as above, found forking a child (TemplateGone): not answered
-                    if supervisor is not None and supervisor.spare is not None:
-                        supervisor.spare.close()  # (its cgroup and folder; it died with the template)
-                    return
                 reply = [frames.pack_json({"internal": traceback.format_exc(limit=5), "jobs": [], "import": None})]
+            if not template.alive():
+                # killed from outside (in basic mode, by the submission's own code), during the
+                # run or found forking a child: no child can be forked any more, nor from here.
+                # Unanswered, this submission counts as crashed, and the grader starts a new
+                # host for the next.
+                isolation.kill_tree(os.getpid())  # what its children started, reparented here
+                for kid in (supervisor.spare, supervisor.leftover) if supervisor is not None else ():
+                    if kid is not None:
+                        kid.close()  # (its cgroup and folder; it died with the template)
+                return
             try:
                 send(reply)
             finally:

@@ -231,8 +231,7 @@ def _fork(sock, message: dict, fds: list[int], probes: dict, plan, forked: set[i
         return
     if pid == 0:  # the sandbox child: never returns
         signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGCHLD, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # (SIGTERM is the default here already)
         from autograder.sandbox import child
 
         child.run(probes, message["workdir"], data_w, out_w, go_r, plan)
