@@ -318,27 +318,11 @@ def _filled(path: Path) -> bool:
     )
 
 
-def _environment():  # -> jinja2.Environment
-    import jinja2  # an instructor tool: `check` and Gradescope's runner import this module without it
-
-    from autograder import i18n
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("autograder", "templates"),
-        autoescape=True,  # answers and names come from submissions
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals["_"] = i18n._  # labels in the active language, as the report's
-    return env
-
-
 def question_page(assignment: Assignment, question, rows: list[dict]) -> str:
     """Every answer to one question, one below the other, with the rubric and sheet lines (in
     the active language, as the report)."""
     from autograder.i18n import current, localize
-    from autograder.report import HTML_LANG
+    from autograder.report import HTML_LANG, environment  # (jinja2: an instructor tool, imported here)
 
     entries = []
     for line, row in rows:
@@ -354,7 +338,7 @@ def question_page(assignment: Assignment, question, rows: list[dict]) -> str:
             }
         )
     return (
-        _environment()
+        environment()
         .get_template("manual_question.html.j2")
         .render(
             lang=HTML_LANG.get(current(), current()),

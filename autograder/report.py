@@ -9,6 +9,7 @@ timestamp, so the same batch gives the same page.
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 from collections import defaultdict
@@ -212,10 +213,13 @@ def _shown_name(assignment: Assignment, test) -> str:
     return f"{test.task}: {localize(test.title, assignment)}" + (f" [{test.device}]" if test.device else "")
 
 
-def _environment() -> jinja2.Environment:
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The one jinja2 environment of the instructor's pages (the report, each written question's
+    page, each similar pair's page): a template is compiled once per process, not once a page."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("autograder", "templates"),
-        autoescape=True,  # names, notes and messages come from submissions
+        autoescape=True,  # names, notes, answers and messages come from submissions
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -230,7 +234,7 @@ def render_report(
     assignment: Assignment, results: list[SubmissionResult], count: int, interrupted: bool, similarity=None
 ) -> str:
     return (
-        _environment()
+        environment()
         .get_template("report.html.j2")
         .render(context(assignment, results, count, interrupted, similarity))
     )

@@ -416,16 +416,11 @@ def write(
 
     found, state = compare_all(assignment, sources, raws)
     comparer, documents = state["comparer"], state["documents"]
-    import jinja2  # an instructor tool, like copydetect: imported only where a batch compares
     from markupsafe import Markup
 
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("autograder", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    from autograder.report import environment  # (jinja2, an instructor tool like copydetect: imported here)
+
+    env = environment()
     pairs, taken = [], set()
     for number, pair in enumerate(found.pairs):
         if pair.flagged and number < MAX_PAGES:
