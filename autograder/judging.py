@@ -154,14 +154,14 @@ def mismatch(
     default_rtol, default_atol = _TOLERANCES.get(expected.dtype, (0.0, 0.0))
     rtol = default_rtol if rtol is None else rtol
     atol = default_atol if atol is None else atol
-    if expected.is_floating_point() or expected.is_complex():
-        close = torch.isclose(actual, expected, rtol=rtol, atol=atol)
-        difference = (actual - expected).abs()
-    else:
-        close = actual == expected
-        difference = (actual.to(torch.float64) - expected.to(torch.float64)).abs()
+    inexact = expected.is_floating_point() or expected.is_complex()
+    close = torch.isclose(actual, expected, rtol=rtol, atol=atol) if inexact else actual == expected
     if bool(close.all()):
         return None
+    if inexact:
+        difference = (actual - expected).abs()
+    else:
+        difference = (actual.to(torch.float64) - expected.to(torch.float64)).abs()
     bad = int((~close).sum())
     worst = int(torch.nan_to_num(difference.to(torch.float64), nan=float("inf")).flatten().argmax())
     index = _unravel(worst, tuple(expected.shape))

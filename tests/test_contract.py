@@ -25,7 +25,7 @@ from autograder.contract import (
     check,
 )
 from autograder.frames import DataError
-from autograder.judging import assert_close, assert_nonempty, assert_same_inputs, matches, mismatch
+from autograder.judging import _TOLERANCES, assert_close, assert_nonempty, assert_same_inputs, matches, mismatch
 from autograder.probing import build_given, probe
 
 FORWARD = Record(X=Tensor(shape=(2, 3), dtype=torch.float32, finite=True), Y=Attempt(Tensor(max_numel=100)))
@@ -151,6 +151,19 @@ def test_non_finite_values_do_not_compare_equal_unless_asked(bad):
         assert_close(t, t.clone(), "same output")
     if not math.isnan(bad):
         assert mismatch(t, t.clone(), allow_nonfinite=True) is None
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int64])
+def test_a_mismatch_names_how_many_values_differ_and_where_the_largest_difference_is(dtype):
+    expected = torch.arange(12, dtype=dtype).reshape(3, 4)
+    actual = expected.clone()
+    actual[0, 1] += 1  # a small difference and, below, the largest
+    actual[2, 3] -= 5
+    rtol, atol = _TOLERANCES.get(dtype, (0.0, 0.0))
+    assert mismatch(actual, expected) == (
+        "2 of 12 values differ; the largest difference is 5 at index (2, 3) "
+        f"(allowed: {atol:g} + {rtol:g} × |expected|)"
+    )
 
 
 def test_inputs_changed_in_place_are_caught():

@@ -529,6 +529,96 @@ def test_a_host_for_many_submissions_warms_the_optimizers_up_only_when_asked_for
     assert alone.outcomes[("first", None)].data is False
 
 
+def _huge_page_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("AnonHugePages:"))
+
+
+def _kernel_collapses() -> bool:
+    """Whether this kernel backs a process's memory with huge pages when asked (MADV_COLLAPSE,
+    Linux 6.1+, huge pages not turned off): tried on a small mapping of this test's own."""
+    import ctypes
+    import mmap
+
+    from autograder.sandbox import isolation
+
+    if isolation._LIBC is None:
+        return False
+    region = mmap.mmap(-1, 2 * isolation.HUGE_PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        region.write(b"x" * len(region))
+        address = ctypes.addressof(ctypes.c_char.from_buffer(region))
+        start = -(-address // isolation.HUGE_PAGE) * isolation.HUGE_PAGE
+        madvise = isolation._LIBC.madvise
+        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        end = address + len(region)
+        return end - start >= isolation.HUGE_PAGE and madvise(start, isolation.HUGE_PAGE, isolation.MADV_COLLAPSE) == 0
+    finally:
+        del address
+        region.close()
+
+
+@pytest.mark.skipif(not _kernel_collapses(), reason="this kernel makes no huge pages on request (MADV_COLLAPSE)")
+def test_a_host_for_a_large_batch_forks_its_children_from_huge_pages():
+    """Asked to (a large batch), the host backs its memory with huge pages before it forks
+    anything; its children run the same submissions to the same results, and the memory limit
+    holds for them as for any child (a child copies only what it writes)."""
+    source = "def f(): return list(range(5))\ndef g():\n    return len(bytearray({size}))\n"
+    with SandboxHost([PROBES], warm_up=True, huge_pages=True) as huge, SandboxHost([PROBES], warm_up=True) as plain:
+        huge.ready(), plain.ready()
+        assert _huge_page_bytes(huge._proc.pid) - _huge_page_bytes(plain._proc.pid) >= 64 << 20
+        for host in (huge, plain):
+            small = host.run(submission(source.format(size=10)), [("first", None), ("second", None)], LIMITS)
+            assert small.outcomes[("first", None)].data == [0, 1, 2, 3, 4]
+            assert small.outcomes[("second", None)].data == 10
+            over = host.run(submission(source.format(size=2 * LIMITS.memory_mb << 20)), [("second", None)], LIMITS)
+            assert not over.outcomes[("second", None)].ok  # (a MemoryError: the limit holds)
+
+
+@pytest.mark.skipif(not FORK_WORKERS, reason="hosts are forked from a zygote on Linux only")
+@pytest.mark.skipif(not _kernel_collapses(), reason="this kernel makes no huge pages on request (MADV_COLLAPSE)")
+@pytest.mark.parametrize("large", [False, True], ids=["small batch", "large batch"])
+def test_a_large_batch_and_only_a_large_one_forks_its_hosts_from_huge_pages(tmp_path, monkeypatch, large):
+    import autograder.grading
+
+    monkeypatch.setenv("TINY_COLLECTED", os.devnull)
+    monkeypatch.setattr(autograder.grading, "HUGE_PAGES_FROM", 3 if large else 4)  # a batch of 3 is "large" or not
+    course = tiny_course(tmp_path / "course")
+    for i in range(3):
+        (tmp_path / "subs" / f"s{i}").mkdir(parents=True)
+        (tmp_path / "subs" / f"s{i}" / "tiny.py").write_text("def value():\n    return 0.5\n")
+    seen = []
+
+    def zygote_pages(result) -> None:  # while the batch runs: its zygote is this process's child
+        for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    words = f.read().split(b"\0")
+                with open(f"/proc/{pid}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if parent == os.getpid() and b"zygote" in words:
+                seen.append(_huge_page_bytes(pid))
+
+    sandbox = "root" if os.geteuid() == 0 else "auto"
+    batch = grade_batch(
+        course,
+        course.get("tiny"),
+        sorted((tmp_path / "subs").iterdir()),
+        tmp_path / "out",
+        workers=2,
+        sandbox=sandbox,
+        on_result=zygote_pages,
+    )
+    assert [r.score for r in batch.results] == [4, 4, 4]
+    assert len(seen) == 3
+    if large:
+        assert min(seen) >= 64 << 20
+    else:
+        assert max(seen) < 64 << 20
+
+
 def test_the_worker_count_pays_for_itself():
     assert default_workers(1, cores=8) == 1
     assert default_workers(400, cores=1) == 1

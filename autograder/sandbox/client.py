@@ -228,7 +228,12 @@ class HostFactory:
     """
 
     def __init__(
-        self, probe_files: list[Path], preload: tuple[str, ...] = (), sandbox: str = "auto", folder: str | None = None
+        self,
+        probe_files: list[Path],
+        preload: tuple[str, ...] = (),
+        sandbox: str = "auto",
+        folder: str | None = None,
+        huge_pages: bool = False,
     ) -> None:
         self.probe_files = [str(Path(p).resolve()) for p in probe_files]
         self.requested_sandbox = sandbox
@@ -241,7 +246,13 @@ class HostFactory:
         finally:
             theirs.close()
         self._socket = ours
-        init = {"probe_files": self.probe_files, "preload": list(preload), "sandbox": sandbox, "warm_up": True}
+        init = {
+            "probe_files": self.probe_files,
+            "preload": list(preload),
+            "sandbox": sandbox,
+            "warm_up": True,
+            "huge_pages": huge_pages,  # its hosts and their templates fork from huge pages
+        }
         self._socket.sendall(json.dumps(init).encode("utf-8"))
 
     def fork_host(self, requests: int, answers: int, memory_mb: int | None = None) -> bool:
@@ -321,8 +332,12 @@ class SandboxHost:
         warm_up: bool = False,
         factory: HostFactory | None = None,
         memory_mb: int | None = None,
+        huge_pages: bool = False,
     ) -> None:
         self.probe_files = [str(Path(p).resolve()) for p in probe_files]
+        # serves enough submissions that forking its children from huge pages pays (with a
+        # factory, the factory's choice holds)
+        self.huge_pages = huge_pages
         # the first request's memory limit, where known: its child is then forked ahead of it
         self.memory_mb = memory_mb
         self.preload = list(preload)
@@ -359,6 +374,7 @@ class SandboxHost:
                     "preload": self.preload,
                     "sandbox": self.requested_sandbox,
                     "warm_up": self.warm_up,
+                    "huge_pages": self.huge_pages,
                     "memory_mb": self.memory_mb,
                 }
             )

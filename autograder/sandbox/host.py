@@ -738,6 +738,8 @@ def _set_up(init: dict) -> tuple[dict, dict, object, bool]:
             warm_up_common(torch)
             child._seed(0)  # (the warm-up drew from the generators)
         gc.freeze()  # what is here stays: collections (here, in each child) need not walk it again
+        if init.get("huge_pages"):  # a large batch's (see grading.HUGE_PAGES_FROM): last, once all is built
+            isolation.collapse_huge_pages()
     except BaseException:
         return {"ready": False, "error": traceback.format_exc(limit=5)}, {}, None, False
     ready = {

@@ -114,6 +114,43 @@ def data_segment_bytes() -> int | None:
     return None
 
 
+MADV_COLLAPSE = 25  # Linux 6.1
+HUGE_PAGE = 2 << 20
+
+
+def collapse_huge_pages() -> int:
+    """Back this process's private anonymous memory (the interpreter's and torch's heaps, some
+    120 MB) with transparent huge pages where the kernel can (MADV_COLLAPSE): a process that
+    forks a sandbox child for each submission then has one page-table entry to copy per 2 MiB
+    instead of 512, and each child's exit as many fewer to undo (fork and exit 16 -> 5 ms of CPU
+    here). A child still copies only the 4 KiB it writes: the kernel splits a shared huge page
+    where a write lands. Returns the bytes collapsed: 0 where the kernel cannot (before Linux
+    6.1, huge pages turned off, not Linux); the memory stays as it was."""
+    if _LIBC is None:
+        return 0
+    madvise = _LIBC.madvise
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    collapsed = 0
+    try:
+        with open("/proc/self/maps") as f:
+            maps = f.read().splitlines()
+    except OSError:
+        return 0
+    for line in maps:
+        fields = line.split(maxsplit=5)
+        if len(fields) < 5:
+            continue
+        address, perms, inode, name = fields[0], fields[1], fields[4], fields[5] if len(fields) > 5 else ""
+        # private, writable, anonymous (no file, inode 0): the heaps; not stacks or files
+        if perms[:2] != "rw" or perms[3] != "p" or inode != "0" or name not in ("", "[heap]"):
+            continue
+        low, high = (int(x, 16) for x in address.split("-"))
+        start, end = -(-low // HUGE_PAGE) * HUGE_PAGE, high // HUGE_PAGE * HUGE_PAGE
+        if end > start and madvise(start, end - start, MADV_COLLAPSE) == 0:
+            collapsed += end - start
+    return collapsed
+
+
 def _process_table() -> dict[int, tuple[int, str]]:
     """pid -> (parent pid, state letter) for every process this user can see."""
     table = {}
