@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gettext
+import heapq
 import os
 import re
 import string
@@ -57,6 +58,8 @@ MAX_DEPTH = 4  # how deep captured values are localized in turn
 # each try reads the part before it as a whole message, so with no cap a text of many colons
 # (a student's exception message) would cost colons ** MAX_DEPTH readings
 MAX_SPLITS = 8
+_START_CHARS = 2  # how many of a pattern's first characters index it (Localizer._starting)
+MAX_REMEMBERED = 4096  # texts a Localizer keeps the translation of (a class's titles and messages)
 
 _active: str | None = None
 
@@ -236,10 +239,15 @@ def _numeric(field: str) -> bool:
 class _Pattern:
     msgid: str
     msgstr: str
-    regex: re.Pattern
+    source: str  # its regular expression, compiled when a text first gets this far (`regex`)
     fields: tuple[str, ...]
     literals: tuple[str, ...]
     weight: int  # characters of literal text: the more, the more specific
+    start: str  # the literal text before the first field ("" when a field comes first): every match begins with it
+
+    @functools.cached_property
+    def regex(self) -> re.Pattern:
+        return re.compile(self.source, re.DOTALL)
 
 
 def _pattern(msgid: str, msgstr: str) -> _Pattern | None:
@@ -267,7 +275,7 @@ def _pattern(msgid: str, msgstr: str) -> _Pattern | None:
                 groups[field] = f"g{len(groups)}"
                 regex.append(f"(?P<{groups[field]}>{value})")
     regex.append("\\Z")
-    return _Pattern(msgid, msgstr, re.compile("".join(regex), re.DOTALL), fields, literals, weight)
+    return _Pattern(msgid, msgstr, "".join(regex), fields, literals, weight, parts[0][0])
 
 
 def _marked(marker: str, msgstr: str, match: re.Match) -> str:
@@ -290,6 +298,18 @@ class Localizer:
                 if pattern is not None:
                     patterns.append(pattern)
         self.patterns = sorted(patterns, key=lambda p: -p.weight)
+        # Each pattern by the first characters every match of it begins with (`start`), with its
+        # rank: a text is read against the few that can match, in the same order as against all
+        self._starting: dict[str, list[tuple[int, _Pattern]]] = {}
+        self._anywhere: list[tuple[int, _Pattern]] = []  # a field (or one character) first
+        for rank, p in enumerate(self.patterns):
+            if len(p.start) >= _START_CHARS:
+                self._starting.setdefault(p.start[:_START_CHARS], []).append((rank, p))
+            else:
+                self._anywhere.append((rank, p))
+        # text -> its translation: a class's feedback and report repeat the same titles and
+        # messages, and reading one against every pattern of the catalogs costs milliseconds
+        self._translated: dict[str, str] = {}
         self.markers = []
         for marker in MARKERS:
             if entries.get(marker):
@@ -297,10 +317,17 @@ class Localizer:
                 self.markers.append((re.compile(regex), marker, entries[marker]))
 
     def __call__(self, text: str, depth: int = MAX_DEPTH) -> str:
+        known = self._translated.get(text) if depth == MAX_DEPTH else None
+        if known is not None:
+            return known
         translated = self._scored(text, depth)[0]
         for regex, marker, msgstr in self.markers:
             if marker.split("{")[0] in translated:
                 translated = regex.sub(functools.partial(_marked, marker, msgstr), translated)
+        if depth == MAX_DEPTH:
+            if len(self._translated) >= MAX_REMEMBERED:
+                self._translated.clear()
+            self._translated[text] = translated
         return translated
 
     def _scored(self, text: str, depth: int) -> tuple[str, int]:
@@ -328,8 +355,9 @@ class Localizer:
         # start or the end of the outer one. Ties go to the reading whose last field, which may
         # take the rest of the text, takes the least, then to the longer message.
         best: tuple[tuple[int, int], str] | None = None
-        for p in self.patterns:
-            if not all(literal in text for literal in p.literals):
+        candidates = heapq.merge(self._starting.get(text[:_START_CHARS], ()), self._anywhere)
+        for _rank, p in candidates:
+            if not text.startswith(p.start) or not all(literal in text for literal in p.literals):
                 continue
             match = p.regex.match(text)
             if match is None:
