@@ -116,6 +116,8 @@ def data_segment_bytes() -> int | None:
 
 MADV_COLLAPSE = 25  # Linux 6.1
 HUGE_PAGE = 2 << 20
+COLLAPSE_STEP = 8 * HUGE_PAGE
+COLLAPSE_SECONDS = 1.0  # at most, however slow the kernel is to find huge pages (0.3 s here)
 
 
 def collapse_huge_pages() -> int:
@@ -136,6 +138,7 @@ def collapse_huge_pages() -> int:
             maps = f.read().splitlines()
     except OSError:
         return 0
+    deadline = time.monotonic() + COLLAPSE_SECONDS
     for line in maps:
         fields = line.split(maxsplit=5)
         if len(fields) < 5:
@@ -145,9 +148,14 @@ def collapse_huge_pages() -> int:
         if perms[:2] != "rw" or perms[3] != "p" or inode != "0" or name not in ("", "[heap]"):
             continue
         low, high = (int(x, 16) for x in address.split("-"))
-        start, end = -(-low // HUGE_PAGE) * HUGE_PAGE, high // HUGE_PAGE * HUGE_PAGE
-        if end > start and madvise(start, end - start, MADV_COLLAPSE) == 0:
-            collapsed += end - start
+        # a few huge pages a call, so that a machine short of free huge pages (each collapse
+        # may compact memory first) costs COLLAPSE_SECONDS at most
+        for start in range(-(-low // HUGE_PAGE) * HUGE_PAGE, high // HUGE_PAGE * HUGE_PAGE, COLLAPSE_STEP):
+            if time.monotonic() > deadline:
+                return collapsed
+            size = min(COLLAPSE_STEP, high // HUGE_PAGE * HUGE_PAGE - start)
+            if madvise(start, size, MADV_COLLAPSE) == 0:
+                collapsed += size
     return collapsed
 
 
