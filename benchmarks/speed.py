@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/speed.py                      # blocks: 20 and 400, .py and .ipynb
     .venv/bin/python benchmarks/speed.py --counts 20 --json figures.json
     .venv/bin/python benchmarks/speed.py --assignment parameters --counts 20 --formats py
+    .venv/bin/python benchmarks/speed.py --counts 100 --formats py --no-warm --lang zh
 
 Measures, on this machine:
   import torch   a fresh `python -c "import torch"` (median of --repeat, at least 3): the unit
@@ -205,13 +206,24 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="Runs of each small measurement (median).")
     parser.add_argument("--no-warm", action="store_true", help="Leave out the warm submission.")
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
+    parser.add_argument(
+        "--lang", choices=["en", "es", "zh"], help="Grade with feedback and report in this language (grade's --lang)."
+    )
     args = parser.parse_args()
     course = course_at(REPO)
     assignment = course.get(args.assignment)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{assignment.id}, {cores} core(s), python {sys.version.split()[0]}, load average {load:.2f} at the start")
-    figures: dict = {"assignment": assignment.id, "cores": cores, "load_at_start": round(load, 2), "grade": []}
+    language = f", feedback in {args.lang}" if args.lang else ""
+    python = sys.version.split()[0]
+    print(f"{assignment.id}{language}, {cores} core(s), python {python}, load average {load:.2f} at the start")
+    figures: dict = {
+        "assignment": assignment.id,
+        "language": args.lang,
+        "cores": cores,
+        "load_at_start": round(load, 2),
+        "grade": [],
+    }
 
     def import_torch() -> float:
         runs = [run([sys.executable, "-c", "import torch"]) for _ in range(max(3, args.repeat))]
@@ -230,6 +242,7 @@ def main() -> None:
                 for workers in ("auto", "1") if count == smallest else ("auto",):
                     out = tmp / f"out-{kind}-{count}-{workers}"
                     command = [*BLOCKGRADE, "grade", "-a", assignment.id, "-o", str(out)]
+                    command += ["--lang", args.lang] if args.lang else []
                     command += [] if workers == "auto" else ["-j", workers]
                     figure = run(command + [str(p) for p in paths], True, out / "gradebook.csv", count)
                     figure.update(format=kind, count=count, workers=workers)
