@@ -777,3 +777,17 @@ def test_a_string_that_comes_back_gets_back_each_languages_own_translation(tmp_p
         update(template, tmp_path / f"{language}.po", language)
     for language, text in said.items():
         assert read_catalog(tmp_path / f"{language}.po", language)["cell {number:d}"].string == text
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_a_tie_between_two_readings_goes_to_the_catalogs_earlier_message(first):
+    """Two messages of the same weight read "a and b" equally well, one indexed by its first
+    characters ("a and {y}"), the other beginning with a field ("{x} and b"): the one the
+    catalog lists first wins, whichever it is, as when every message was tried in turn, and
+    the text read again (remembered) reads the same."""
+    entries = [("{x} and b", "FIELD FIRST {x}"), ("a and {y}", "TEXT FIRST {y}")]
+    entries = entries[first:] + entries[:first]
+    localizer = i18n.Localizer(dict(entries))
+    expected = entries[0][1].replace("{x}", "a").replace("{y}", "b")  # the earlier one's, filled
+    assert localizer("a and b") == expected
+    assert localizer("a and b") == expected

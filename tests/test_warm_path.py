@@ -4,6 +4,7 @@ optimizers' first-use cost taken only where a suite or a submission needs it, an
 count. What they cost is for benchmarks/speed.py to say; these check that they change nothing
 a grade depends on."""
 
+import json
 import os
 import signal
 import textwrap
@@ -511,6 +512,48 @@ def test_hosts_forked_from_one_zygote_serve_like_hosts_of_their_own(tmp_path, mo
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("blockgrade-host-")]
 
 
+def _zygote_given(folder: Path, init: bytes) -> tuple[int, str]:
+    """A zygote started as a batch starts one, sent `init`, then its socket closed (the batch's
+    end): its exit status and its host.log."""
+    import socket
+    import subprocess
+
+    from autograder.sandbox.client import _host_process
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        with open(folder / "host.log", "w+b") as log:
+            zygote = _host_process(str(folder), log, "zygote", stdin=theirs, stdout=subprocess.DEVNULL)
+            theirs.close()
+            ours.sendall(init)
+            ours.close()
+            code = zygote.wait(timeout=120)
+    finally:
+        theirs.close()
+        ours.close()
+    return code, (folder / "host.log").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not FORK_WORKERS, reason="hosts are forked from a zygote on Linux only")
+def test_a_zygote_that_fails_says_why_in_its_log_though_it_skips_the_teardown(tmp_path):
+    """The zygote ends with os._exit (no interpreter teardown): what it died of is still in
+    host.log, which a worker that gets no host reports, and its exit status says it failed."""
+    code, logged = _zygote_given(tmp_path, b"{not an init")  # what no batch sends: it fails before torch
+    assert code == 1
+    assert "Traceback" in logged and "JSONDecodeError" in logged, logged
+
+
+@pytest.mark.skipif(not FORK_WORKERS, reason="hosts are forked from a zygote on Linux only")
+def test_what_a_zygote_printed_reaches_its_log_though_it_skips_the_teardown(tmp_path):
+    """A stray print in the zygote (a probe file's, at import) goes to host.log, not to the
+    protocol, and is still there once the zygote has ended without the interpreter's teardown."""
+    loud = tmp_path / "loud_probes.py"
+    loud.write_text('print("a probe file says hello")\n')
+    code, logged = _zygote_given(tmp_path, json.dumps({"probe_files": [str(loud)], "sandbox": "auto"}).encode())
+    assert code == 0
+    assert "a probe file says hello" in logged, logged
+
+
 def test_a_host_for_many_submissions_warms_the_optimizers_up_only_when_asked_for():
     """The optimizers' first step (it imports torch._dynamo) is taken once by the host, before
     the child of the first submission that names `optim`, and never for one that does not."""
@@ -536,14 +579,21 @@ def _huge_page_bytes(pid: int) -> int:
 
 def _kernel_collapses() -> bool:
     """Whether this kernel backs a process's memory with huge pages when asked (MADV_COLLAPSE,
-    Linux 6.1+, huge pages not turned off): tried on a small mapping of this test's own."""
+    Linux 6.1+), and only then (the setting is "madvise"): tried on a small mapping of this
+    test's own."""
     import ctypes
     import mmap
 
     from autograder.sandbox import isolation
 
-    if isolation._LIBC is None:
+    if isolation._LIBC is None or isolation._huge_pages_turned_off():  # "never": the grader asks for none
         return False
+    try:
+        with open(isolation.THP_SETTING) as f:
+            if "[always]" in f.read():  # every process gets huge pages anyway: a host that asked is no different
+                return False
+    except OSError:
+        pass
     region = mmap.mmap(-1, 2 * isolation.HUGE_PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     try:
         region.write(b"x" * len(region))
@@ -558,7 +608,10 @@ def _kernel_collapses() -> bool:
         region.close()
 
 
-@pytest.mark.skipif(not _kernel_collapses(), reason="this kernel makes no huge pages on request (MADV_COLLAPSE)")
+HUGE_PAGES_SKIP = "huge pages come here only on request (MADV_COLLAPSE, Linux 6.1+) where the setting is madvise"
+
+
+@pytest.mark.skipif(not _kernel_collapses(), reason=HUGE_PAGES_SKIP)
 def test_a_host_for_a_large_batch_forks_its_children_from_huge_pages():
     """Asked to (a large batch), the host backs its memory with huge pages before it forks
     anything; its children run the same submissions to the same results, and the memory limit
@@ -575,8 +628,19 @@ def test_a_host_for_a_large_batch_forks_its_children_from_huge_pages():
             assert not over.outcomes[("second", None)].ok  # (a MemoryError: the limit holds)
 
 
+def test_huge_pages_the_administrator_turned_off_stay_off(tmp_path, monkeypatch):
+    """MADV_COLLAPSE ignores the machine's transparent-huge-page setting: its "never" is read
+    by the grader, which then collapses nothing (where the kernel would have, asked)."""
+    from autograder.sandbox import isolation
+
+    setting = tmp_path / "enabled"
+    setting.write_text("always madvise [never]\n")  # the setting's own format, "never" chosen
+    monkeypatch.setattr(isolation, "THP_SETTING", str(setting))
+    assert isolation.collapse_huge_pages() == 0
+
+
 @pytest.mark.skipif(not FORK_WORKERS, reason="hosts are forked from a zygote on Linux only")
-@pytest.mark.skipif(not _kernel_collapses(), reason="this kernel makes no huge pages on request (MADV_COLLAPSE)")
+@pytest.mark.skipif(not _kernel_collapses(), reason=HUGE_PAGES_SKIP)
 @pytest.mark.parametrize("large", [False, True], ids=["small batch", "large batch"])
 def test_a_large_batch_and_only_a_large_one_forks_its_hosts_from_huge_pages(tmp_path, monkeypatch, large):
     import autograder.grading

@@ -1004,7 +1004,10 @@ def main() -> None:
             code = 1
         finally:
             # no interpreter teardown: with torch loaded it takes a quarter of a second, which
-            # the batch's end would wait for
+            # the batch's end would wait for; what it printed (a probe file, at import) is
+            # written to host.log first, as the teardown did
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
             os._exit(code)
     init = json.loads(frames.read_frame(protocol_in, MAX_REQUEST_BYTES))
     ready, probes, plan, warmed = _set_up(init)

@@ -118,6 +118,17 @@ MADV_COLLAPSE = 25  # Linux 6.1
 HUGE_PAGE = 2 << 20
 COLLAPSE_STEP = 8 * HUGE_PAGE
 COLLAPSE_SECONDS = 1.0  # at most, however slow the kernel is to find huge pages (0.3 s here)
+# "always [madvise] never", the machine's choice in brackets: MADV_COLLAPSE is independent of
+# it by design (it would collapse under "never"), so an administrator's "never" is read here
+THP_SETTING = "/sys/kernel/mm/transparent_hugepage/enabled"
+
+
+def _huge_pages_turned_off() -> bool:
+    try:
+        with open(THP_SETTING) as f:
+            return "[never]" in f.read()
+    except OSError:
+        return False  # no such setting: the kernel answers for itself (EINVAL)
 
 
 def collapse_huge_pages() -> int:
@@ -128,7 +139,7 @@ def collapse_huge_pages() -> int:
     here). A child still copies only the 4 KiB it writes: the kernel splits a shared huge page
     where a write lands. Returns the bytes collapsed: 0 where the kernel cannot (before Linux
     6.1, huge pages turned off, not Linux); the memory stays as it was."""
-    if _LIBC is None:
+    if _LIBC is None or _huge_pages_turned_off():
         return 0
     madvise = _LIBC.madvise
     madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
