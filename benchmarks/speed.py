@@ -17,7 +17,8 @@ Measures, on this machine:
                  every 0.2 s: the peak); and when the gradebook had every row (the rest is the
                  end of the batch: the report, the similarity check, the final rewrite);
   warm           one submission on a warm grader (benchmarks/warm_submission.py's measure):
-                 the median, and how much of it the sandbox's run takes;
+                 the median, and how much of it the sandbox's run takes; again as a large
+                 batch's grader has it (its children forked from huge pages);
   check          `blockgrade check` of the solution in a student's copy (median of --repeat).
 
 Goals (issue 15), each against `import torch` of the same run:
@@ -50,6 +51,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from autograder.catalog import course_at  # noqa: E402
+from autograder.grading import HUGE_PAGES_FROM  # noqa: E402
 from autograder.notebooks import notebook_from_module  # noqa: E402
 
 import corpus  # noqa: E402
@@ -278,6 +280,12 @@ def main() -> None:
         print(
             f"warm submission              {warm['median_ms']:7.0f} ms median (sandbox run {warm['sandbox_ms']:.0f} ms,"
             f" the rest judging and bookkeeping; CPU {warm['cpu_ms']:.0f} ms of every process)"
+        )
+        huge = measure(assignment, 30, huge_pages=True)  # as in a batch of grading.HUGE_PAGES_FROM or more
+        figures["warm_huge_pages"] = huge
+        print(
+            f"  with huge pages            {huge['median_ms']:7.0f} ms median (sandbox run {huge['sandbox_ms']:.0f} ms;"
+            f" CPU {huge['cpu_ms']:.0f} ms of every process): a batch of {HUGE_PAGES_FROM} or more"
         )
 
     figures["import_torch_after_s"] = round(import_torch(), 3)
