@@ -27,13 +27,17 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import re
 import signal
 import sys
 from dataclasses import dataclass, field, replace
 
 from autograder.sandbox.isolation import _LIBC, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, prctl
 
-b"x".decode("unicode_escape")  # loaded now: while a root is built, the interpreter's files may be out of reach
+# How /proc/self/mountinfo writes a space, tab, newline or backslash in a path (`\040`): every
+# other byte (a non-ASCII name, /home/josé or /home/张伟, in UTF-8) as it is. Compiled now: while
+# a root is built, the interpreter's files may be out of reach.
+_ESCAPED = re.compile(rb"\\([0-7]{3})")
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -191,14 +195,20 @@ def _mount_flags(path: str) -> int:
 
 
 def _submounts(target: str) -> list[str]:
+    """`target` and the mount points below it, as the mount table lists them. Compared as bytes:
+    a path that is not ASCII must be found (a bind it missed would stay writable)."""
     points = []
+    wanted = os.fsencode(target)
+    below = wanted.rstrip(b"/") + b"/"
     # while the root is built /proc is not mounted yet; the old root's shows the same (our) view
     info = "/proc/self/mountinfo" if os.path.exists("/proc/self/mountinfo") else "/.old-root/proc/self/mountinfo"
-    with open(info) as f:
+    with open(info, "rb") as f:
         for line in f:
-            point = line.split()[4].encode().decode("unicode_escape")
-            if point == target or point.startswith(target.rstrip("/") + "/"):
-                points.append(point)
+            point = line.split()[4]
+            if b"\\" in point:
+                point = _ESCAPED.sub(lambda m: bytes([int(m[1], 8)]), point)
+            if point == wanted or point.startswith(below):
+                points.append(os.fsdecode(point))
     return points
 
 

@@ -5,6 +5,7 @@ each namespace mode this machine offers (never in the basic sandbox as root). Ea
 what it got through its exception message; the tests read that back from the feedback.
 """
 
+import errno
 import json
 import os
 import re
@@ -447,3 +448,36 @@ def test_a_submission_cannot_read_what_the_ones_before_it_printed_or_returned(mo
             outcome = scan.outcomes[("first", None)]
             assert outcome.ok, outcome.error
             assert not set(outcome.data) & set(tokens), "a submission read what an earlier one printed or returned"
+
+
+@pytest.mark.parametrize("mode", [m for m in _host_modes() if m != "basic"])
+def test_what_the_sandbox_sees_stays_read_only_whatever_its_paths_are_called(mode, tmp_path, monkeypatch):
+    """Each folder the sandbox shows of the machine (the interpreter's, the virtual
+    environment's, the kit's, each LD_LIBRARY_PATH entry) is bound read-only, also where its
+    path is not ASCII or holds a space: a course kept under /home/josé or /home/张伟. The mount
+    table lists such a path as it is (only a space, a tab, a newline and a backslash escaped),
+    and a bind not found there would stay writable: in user mode, by the grader's own uid."""
+    folder = tmp_path / "cours de josé 张伟"
+    folder.mkdir()
+    folder.chmod(0o777)  # writable by any uid, the sandbox's own included: only the mount stops it
+    monkeypatch.setenv("LD_LIBRARY_PATH", str(folder))  # the host binds each of its folders
+    planted = folder / "planted.py"
+    source = textwrap.dedent(
+        f"""
+        import os
+
+        def f():
+            try:
+                with open({str(planted)!r}, "w") as out:
+                    out.write("import os  # runs in the grader's next process")
+                return "written"
+            except OSError as exc:
+                return os.strerror(exc.errno)
+        """
+    )
+    with ready_host([PROBES], mode) as host:
+        result = host.run(Submission("student", "student.py", source, ("f",)), [("first", None)], Limits(**LIMITS))
+    outcome = result.outcomes[("first", None)]
+    assert outcome.ok, outcome.error
+    assert outcome.data == os.strerror(errno.EROFS)
+    assert not planted.exists()
