@@ -18,7 +18,7 @@ import yaml
 
 from autograder import text
 from autograder.errors import BlockgradeError
-from autograder.staging import StagingError, check_member, safe_name, submission_name
+from autograder.staging import StagingError, check_member, safe_name, submission_name, zip_members
 
 METADATA = "submission_metadata.yml"
 MAX_METADATA_BYTES = 32 * 2**20
@@ -132,7 +132,7 @@ def parse_metadata(source: str, where: str) -> dict:
 def _export_from_zip(path: Path) -> list[SubmissionInput] | None:
     try:
         with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
+            infos = zip_members(archive)
             found = [i for i in infos if PurePosixPath(i.filename.replace("\\", "/")).name == METADATA]
             if not found:
                 return None

@@ -248,8 +248,17 @@ def _read_file(path: Path, cap: int) -> str | None:
     return _decode(data)
 
 
+def _is_renamed_notebook(assignment: Assignment, name: str) -> bool:
+    """A notebook whose name says it is the assignment's (`blocks (1).ipynb`, `Blocks-王伟.ipynb`):
+    staging grades its code (autograder.choosing), so its answer cells are the submission's too."""
+    from autograder.choosing import ModuleFiles
+
+    return name.lower().endswith(".ipynb") and not name.startswith("._") and ModuleFiles.of(assignment).named(name)
+
+
 def _from_folder(folder: Path, assignment: Assignment, found: _Found) -> None:
     candidates: dict[str, list[Path]] = {ANSWERS_FILE: [], assignment.notebook: []}
+    renamed: list[Path] = []
     zips: list[Path] = []
     root_depth = len(folder.parts)
     for here, dirs, files in os.walk(folder, followlinks=False):
@@ -258,8 +267,12 @@ def _from_folder(folder: Path, assignment: Assignment, found: _Found) -> None:
         for name in sorted(files):
             if name in candidates:
                 candidates[name].append(Path(here) / name)
+            elif _is_renamed_notebook(assignment, name):
+                renamed.append(Path(here) / name)
             elif name.lower().endswith(".zip") and depth == 0:
                 zips.append(Path(here) / name)
+    if not candidates[assignment.notebook]:
+        candidates[assignment.notebook] = renamed
     for name, paths in candidates.items():
         if not paths:
             continue
@@ -278,10 +291,10 @@ def _from_folder(folder: Path, assignment: Assignment, found: _Found) -> None:
 
 
 def _from_zip(path: Path, member: str | None, assignment: Assignment, found: _Found) -> None:
-    from autograder.staging import MAX_ZIP_MEMBERS, StagingError, check_member
+    from autograder.staging import MAX_ZIP_MEMBERS, StagingError, check_member, zip_members
 
     with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()
+        infos = zip_members(archive)
         if member is not None:
             infos = [i for i in infos if i.filename.replace("\\", "/").startswith(member)]
         if len(infos) > MAX_ZIP_MEMBERS:
@@ -298,6 +311,9 @@ def _from_zip(path: Path, member: str | None, assignment: Assignment, found: _Fo
             members[name] = info
         for kind, cap in ((ANSWERS_FILE, MAX_ANSWERS_BYTES), (assignment.notebook, MAX_NOTEBOOK_BYTES)):
             named = sorted((n for n in members if PurePosixPath(n).name == kind), key=lambda n: (n.count("/"), n))
+            if not named and kind == assignment.notebook:
+                renamed = (n for n in members if _is_renamed_notebook(assignment, PurePosixPath(n).name))
+                named = sorted(renamed, key=lambda n: (n.count("/"), n))
             if not named or members[named[0]].file_size > cap:
                 continue
             with archive.open(members[named[0]]) as f:
@@ -386,7 +402,8 @@ def working_answers(assignment: Assignment, path: Path) -> Working:
             files[ANSWERS_FILE] = content.encode("utf-8")
             from_md = parse_answers_md(content, assignment)
     from_notebook: dict[str, str] = {}
-    notebook = folder / assignment.notebook
+    # the notebook is the file itself when it is one, whatever its name (`check --file "blocks (1).ipynb"`)
+    notebook = path if path.is_file() and path.name.endswith(".ipynb") else folder / assignment.notebook
     if notebook.is_file():
         try:
             from_notebook = notebook_answers(json.loads(_read_file(notebook, MAX_NOTEBOOK_BYTES) or ""), assignment)

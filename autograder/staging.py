@@ -14,6 +14,7 @@ import lzma
 import os
 import re
 import stat
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -34,8 +35,10 @@ MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_ZIP_MEMBERS = 2000
 MAX_ZIP_TOTAL_BYTES = 200 * 2**20
 MAX_ZIP_RATIO = 200  # uncompressed / compressed, beyond which a member counts as a bomb
+ZIP_UTF8_FLAG = 0x800  # general purpose bit 11: the member's name is UTF-8 (APPNOTE 4.4.4)
 SEARCH_DEPTH = 4
 MAX_NAME_CHARS = 100
+MAX_NAME_BYTES = 120
 # What a batch writes in its output folder beside the submissions' folders.
 BATCH_FILES = frozenset(
     {"gradebook.csv", "report.html", "manual.csv", "manual.new.csv", "manual", "similarity.csv", "similarity"}
@@ -70,12 +73,26 @@ def submission_name(path: Path) -> str:
     return safe_name(name)
 
 
+def _name_character(ch: str) -> str:
+    """`ch` where a submission's name may hold it: an ASCII letter or digit, `._@+-`, or a letter,
+    digit or mark of any other script (`Peña`, `王小明`); anything else (a separator, a space,
+    punctuation, a control or format character such as a bidi override) becomes `_`."""
+    if ch.isascii():
+        return ch if ch.isalnum() or ch in "._@+-" else "_"
+    return ch if unicodedata.category(ch)[0] in "LNM" else "_"
+
+
 def safe_name(raw: str) -> str:
-    """A submission's name as the batch writes it: one plain folder name in DIR. No separator,
-    `..`, control or non-ASCII character (each becomes `_`), no leading dot, no leading `-`,
-    `+` or `@` (a spreadsheet formula, an option), at most MAX_NAME_CHARS, and never the name
-    of one of the batch's own files (`gradebook.csv`, `report.html`), whatever the case."""
-    name = re.sub(r"[^A-Za-z0-9._@+-]", "_", str(raw)).strip(".")[:MAX_NAME_CHARS].rstrip(".")
+    """A submission's name as the batch writes it: one plain folder name in DIR, in NFC. Only
+    letters, digits and marks of any script and `._@+-` (everything else becomes `_`), no `..`,
+    no leading dot, no leading `-`, `+` or `@` (a spreadsheet formula, an option), at most
+    MAX_NAME_CHARS characters and MAX_NAME_BYTES bytes of UTF-8 (two names and a few more make a
+    similar pair's page name, below a file system's 255 bytes), and never the name of one of the
+    batch's own files (`gradebook.csv`, `report.html`), whatever the case."""
+    name = "".join(map(_name_character, unicodedata.normalize("NFC", str(raw)))).strip(".")[:MAX_NAME_CHARS]
+    while len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        name = name[:-1]
+    name = name.rstrip(".")
     if name[:1] in ("-", "+", "@"):
         name = "_" + name
     if not name:
@@ -302,6 +319,22 @@ def _stage_folder(folder: Path, assignment: Assignment, files: ModuleFiles) -> S
     return staged
 
 
+def zip_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The archive's members, each name as its maker wrote it: a name without the zip's UTF-8
+    flag is read as code page 437 (the zip standard), but `zip` on Linux and other tools write
+    UTF-8 without setting the flag (`María 王/blocks.py` read as `Mar├¡a τÄï/blocks.py`):
+    such a name whose bytes are UTF-8 is read as UTF-8. Every reader of a submission's zip
+    (staging, its answers, an export's folders) lists it here, so that all see the same names."""
+    infos = archive.infolist()
+    for info in infos:
+        if not info.flag_bits & ZIP_UTF8_FLAG and not info.orig_filename.isascii():
+            try:
+                info.filename = info.orig_filename.encode("cp437").decode("utf-8")
+            except UnicodeError:
+                pass  # not UTF-8 (a Windows code page): kept as the zip standard reads it
+    return infos
+
+
 def check_member(info: zipfile.ZipInfo) -> str:
     """The member's normalized name; raises StagingError for names and kinds we refuse."""
     name = info.filename
@@ -343,7 +376,7 @@ def _stage_zip(
             BAD_ARCHIVE, N_("{name} is not a valid zip file ({error})", name=path.name, error=exc)
         ) from None
     with archive:
-        infos = archive.infolist()
+        infos = zip_members(archive)
         if member is not None:  # one submission's folder of an export: the caps apply to it alone
             infos = [i for i in infos if i.filename.replace("\\", "/").startswith(member)]
             if not infos:

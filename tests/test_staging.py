@@ -262,6 +262,12 @@ def test_a_manifest_nested_too_deeply_is_ignored(tmp_path, blocks):
         ("\u202eexe.txt", "_exe.txt"),
         ("a" * 300, "a" * 100),
         ("alice", "alice"),
+        # a class taught in Spanish or Chinese: its names stay readable, in NFC
+        ("Peña, María", "Peña__María"),
+        ("王小明 (2)", "王小明__2_"),
+        ("Pen\u0303a", "Peña"),
+        ("x\u200by", "x_y"),  # a zero-width space: a format character
+        ("王" * 100, "王" * 40),  # 120 bytes of UTF-8 at most
     ],
 )
 def test_safe_names(raw, name):
@@ -281,3 +287,42 @@ def test_a_damaged_member_is_a_bad_archive_not_the_graders_failure(tmp_path, blo
     data[start : start + 64] = bytes(64)
     path.write_bytes(bytes(data))
     assert "blocks.py cannot be read from damaged.zip" in refused(path, blocks, BAD_ARCHIVE)
+
+
+def test_a_zip_made_without_the_utf8_flag_keeps_its_utf8_names(tmp_path, blocks):
+    # `zip -r` on Linux (Info-ZIP) writes UTF-8 names without the zip's UTF-8 flag: read as
+    # code page 437 they were `Mar├¡a τÄï/blocks.py` in the feedback, and no answers.md was
+    # found under its folder's name by an export's reader
+    from autograder.questions import answers_template, collect
+
+    folder = "María 王".encode()
+    placeholder = b"M" * len(folder)  # ASCII, so written without the flag; swapped for the UTF-8 bytes
+    answers = answers_template(blocks).replace("## plain-list\n", "## plain-list\n\nNot registered.\n", 1)
+    path = make_zip(
+        tmp_path / "s.zip",
+        {placeholder.decode() + "/blocks.py": SOURCE, placeholder.decode() + "/answers.md": answers},
+    )
+    path.write_bytes(path.read_bytes().replace(placeholder, folder))
+    with zipfile.ZipFile(path) as archive:
+        assert not any(i.flag_bits & 0x800 for i in archive.infolist())
+    assert stage(path, blocks).origin == "s.zip:María 王/blocks.py"
+    assert collect(blocks, path, "María 王/")[0].text == "Not registered."
+    # the same folder as a Gradescope export's: the export's reader sees the names staging sees
+    from autograder.inputs import expand
+
+    export = make_zip(
+        tmp_path / "export.zip",
+        {
+            placeholder.decode() + "/submission_metadata.yml": "submission_1:\n  :submitters:\n  - :name: Peña\n",
+            placeholder.decode() + "/submission_1/blocks.py": SOURCE,
+        },
+    )
+    export.write_bytes(export.read_bytes().replace(placeholder, folder))
+    (item,) = expand([export])
+    assert (item.name, item.member, item.columns.get("name")) == ("submission_1", "María 王/submission_1/", "Peña")
+    assert stage(export, blocks, item.member).origin == "export.zip:María 王/submission_1/blocks.py"
+    # a name that is not UTF-8 (a Chinese Windows' GBK) is read as the standard says, and graded
+    gbk = "王五".encode("gbk")
+    padded = gbk + b"M" * (len(folder) - len(gbk))
+    path.write_bytes(path.read_bytes().replace(folder, padded))
+    assert stage(path, blocks).origin == "s.zip:" + padded.decode("cp437") + "/blocks.py"

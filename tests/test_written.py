@@ -206,6 +206,25 @@ def test_answers_are_collected_from_folders_zips_and_notebooks(tmp_path):
     assert [a.text for a in collect(BLOCKS, folder / BLOCKS.notebook)] == ["From the notebook.", "", "Fresh instances."]
 
 
+def test_a_renamed_notebooks_answers_are_read_as_its_code_is_graded(tmp_path):
+    # an LMS's `blocks (1).ipynb`, a student's `blocks 王小明.ipynb`: staging grades its code
+    # (autograder.choosing), so check, submit and the batch read its answer cells too
+    folder = make_student(tmp_path, notebook={"plain-list": "Not registered.", "factory": "Fresh instances."})
+    renamed = folder / "blocks (1) 王小明 Peña.ipynb"
+    (folder / BLOCKS.notebook).rename(renamed)
+    expected = ["Not registered.", "", "Fresh instances."]
+    assert [a.text for a in collect(BLOCKS, folder)] == expected
+    assert [a.text for a in working_answers(BLOCKS, renamed).answers] == expected
+    archive = tmp_path / "张 三.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(renamed, "submission_7/" + renamed.name)
+    assert [a.text for a in collect(BLOCKS, archive)] == expected
+    assert [a.text for a in collect(BLOCKS, archive, "submission_7/")] == expected
+    # a notebook named after no assignment is not this one's
+    renamed.rename(folder / "notes.ipynb")
+    assert not any(a.answered for a in collect(BLOCKS, folder))
+
+
 @pytest.mark.parametrize(
     "content",
     [b"\xff\xfe not text", b"{not json", b"[]", json.dumps({"cells": "x"}).encode(), b"x" * (21 * 2**20)],
