@@ -187,7 +187,8 @@ def export_nbgrader(course: Course, course_dir: Path) -> NbgraderExport:
     config = course_dir / "nbgrader_config.py"
     fresh, timeout = not config.exists(), cell_timeout(course)
     if fresh:
-        course_id = re.sub(r"[^A-Za-z0-9_-]", "-", course.root.name) or "course"
+        # (a folder named in another script, `作业`, leaves no ASCII: then "course", not "--")
+        course_id = re.sub(r"[^A-Za-z0-9_-]", "-", course.root.name).strip("-") or "course"
         config.write_text(NBGRADER_CONFIG.format(course_id=course_id, timeout=timeout), encoding="utf-8")
     return NbgraderExport(written, grading, config, config_written=fresh, cell_timeout=timeout)
 

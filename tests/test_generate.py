@@ -89,6 +89,19 @@ def test_drift_is_detected_and_named(tmp_path):
     assert drift.removed == [f"{a.slug}/stray.txt"]
 
 
+@pytest.mark.parametrize(
+    "folder, course_id", [("curso de redes", "curso-de-redes"), ("作业", "course"), ("作业 2", "2")]
+)
+def test_an_nbgrader_export_names_its_course_after_its_folder_in_plain_characters(tmp_path, folder, course_id):
+    from autograder.nbgrader_export import export_nbgrader
+
+    copy = tmp_path / folder
+    for part in ("assignments", "solutions"):
+        shutil.copytree(REPO / part, copy / part)
+    export = export_nbgrader(course_at(copy), tmp_path / "nbgrader")
+    assert f"c.CourseDirectory.course_id = {course_id!r}" in export.config.read_text(encoding="utf-8")
+
+
 def test_template_notebook_is_valid_nbgrader_and_makes_the_stub_module(course):
     for a in course.assignments:
         folder = REPO / "student_template" / a.slug
