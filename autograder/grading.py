@@ -16,6 +16,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -567,6 +568,27 @@ def _worker_lost(config: _WorkerConfig, item: SubmissionInput) -> SubmissionResu
     )
 
 
+@contextlib.contextmanager
+def _whole_on_ctrl_c():
+    """Ctrl-C inside the block takes effect at its end. Python runs a signal's handler in the
+    main thread, whichever thread the kernel gave the signal to (blocking SIGINT in this thread
+    alone would not do: the pool's threads would take it). Left as it is where Ctrl-C is not
+    Python's KeyboardInterrupt (ignored, say, in a shell's background job)."""
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
+
+
 @dataclass
 class BatchResult:
     results: list[SubmissionResult]
@@ -633,16 +655,17 @@ def grade_batch(
 
         def record(result: SubmissionResult) -> None:
             nonlocal next_gradebook
-            result.answers = questions.answers_of(assignment, inputs.get(result.name))  # written answers, read here
-            with i18n.using(language):
-                write_submission(out_dir, result)
-            results.append(result)
-            book.add(gradebook_row(result, columns.get(result.name)))
-            if time.monotonic() >= next_gradebook:
-                book.write()
-                next_gradebook = time.monotonic() + GRADEBOOK_SECONDS
-            if result.source:
-                gatherer.add(result.name, result.source)  # fingerprinted beside the grading
+            with _whole_on_ctrl_c():  # its folder, its row and its place in the results, or none of them
+                result.answers = questions.answers_of(assignment, inputs.get(result.name))  # written answers, read here
+                with i18n.using(language):
+                    write_submission(out_dir, result)
+                results.append(result)
+                book.add(gradebook_row(result, columns.get(result.name)))
+                if time.monotonic() >= next_gradebook:
+                    book.write()
+                    next_gradebook = time.monotonic() + GRADEBOOK_SECONDS
+                if result.source:
+                    gatherer.add(result.name, result.source)  # fingerprinted beside the grading
             if on_result is not None:
                 on_result(result)
 

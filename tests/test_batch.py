@@ -230,3 +230,19 @@ def test_ctrl_c_leaves_a_valid_gradebook_of_what_was_graded(tmp_path):
     assert not _processes_in(private_tmp)
     assert not [p.name for p in private_tmp.iterdir() if p.name.startswith("blockgrade-")]
     shutil.rmtree(private_tmp)
+
+
+def test_ctrl_c_while_a_result_is_recorded_takes_effect_once_it_is_whole():
+    """A submission's folder, its gradebook row and its place in the results are written
+    together or not at all: Ctrl-C in the middle waits for the end (found as a folder without a
+    row after an interrupted batch)."""
+    from autograder.grading import _whole_on_ctrl_c
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with _whole_on_ctrl_c():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # Python runs the handler between two bytecodes: long before this ends
+            done.append("the rest of the block")
+    assert done == ["the rest of the block"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C is back to normal
