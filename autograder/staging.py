@@ -90,9 +90,8 @@ def safe_name(raw: str) -> str:
     similar pair's page name, below a file system's 255 bytes), and never the name of one of the
     batch's own files (`gradebook.csv`, `report.html`), whatever the case."""
     name = "".join(map(_name_character, unicodedata.normalize("NFC", str(raw)))).strip(".")[:MAX_NAME_CHARS]
-    while len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        name = name[:-1]
-    name = name.rstrip(".")
+    # at most MAX_NAME_BYTES, cut between two characters (a character cut in two is dropped)
+    name = name.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", "ignore").rstrip(".")
     if name[:1] in ("-", "+", "@"):
         name = "_" + name
     if not name:

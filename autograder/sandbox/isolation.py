@@ -159,12 +159,13 @@ def collapse_huge_pages() -> int:
         if perms[:2] != "rw" or perms[3] != "p" or inode != "0" or name not in ("", "[heap]"):
             continue
         low, high = (int(x, 16) for x in address.split("-"))
+        first, end = -(-low // HUGE_PAGE) * HUGE_PAGE, high // HUGE_PAGE * HUGE_PAGE  # whole huge pages
         # a few huge pages a call, so that a machine short of free huge pages (each collapse
         # may compact memory first) costs COLLAPSE_SECONDS at most
-        for start in range(-(-low // HUGE_PAGE) * HUGE_PAGE, high // HUGE_PAGE * HUGE_PAGE, COLLAPSE_STEP):
+        for start in range(first, end, COLLAPSE_STEP):
             if time.monotonic() > deadline:
                 return collapsed
-            size = min(COLLAPSE_STEP, high // HUGE_PAGE * HUGE_PAGE - start)
+            size = min(COLLAPSE_STEP, end - start)
             if madvise(start, size, MADV_COLLAPSE) == 0:
                 collapsed += size
     return collapsed

@@ -272,12 +272,12 @@ def _message(sock: socket.socket, flags: int = 0) -> tuple[bytes, list[int]]:
             fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
     head += _exactly(sock, _LENGTH.size - len(head)) if head else b""
     (size,) = _LENGTH.unpack(head) if len(head) == _LENGTH.size else (0,)
-    if not 0 < size <= MAX_MESSAGE:
+    data = _exactly(sock, size) if 0 < size <= MAX_MESSAGE else b""
+    if len(data) != size or not data:  # malformed, or cut short by the end of the stream
         for fd in fds:
             os.close(fd)
         return b"", []
-    data = _exactly(sock, size)
-    return (data, list(fds)) if len(data) == size else (b"", [])
+    return data, list(fds)
 
 
 def _exactly(sock: socket.socket, size: int) -> bytes:
