@@ -73,12 +73,27 @@ def submission_name(path: Path) -> str:
     return safe_name(name)
 
 
+# Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt; `unicodedata` does not
+# expose the property): shown as nothing, some of them letters or marks (U+3164 HANGUL FILLER,
+# the variation selectors), so that `alice` and `alice` + one of them would look like one student
+_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)  # fmt: skip
+
+
 def _name_character(ch: str) -> str:
-    """`ch` where a submission's name may hold it: an ASCII letter or digit, `._@+-`, or a letter,
-    digit or mark of any other script (`Peña`, `王小明`); anything else (a separator, a space,
-    punctuation, a control or format character such as a bidi override) becomes `_`."""
+    """`ch` where a submission's name may hold it: an ASCII letter or digit, `._@+-`, or a visible
+    letter, digit or mark of any other script (`Peña`, `王小明`); anything else (a separator, a
+    space, punctuation, a control or format character such as a bidi override, a character
+    shown as nothing) becomes `_`."""
     if ch.isascii():
         return ch if ch.isalnum() or ch in "._@+-" else "_"
+    code = ord(ch)
+    if any(low <= code <= high for low, high in _IGNORABLE):
+        return "_"
     return ch if unicodedata.category(ch)[0] in "LNM" else "_"
 
 

@@ -267,6 +267,8 @@ def test_a_manifest_nested_too_deeply_is_ignored(tmp_path, blocks):
         ("王小明 (2)", "王小明__2_"),
         ("Pen\u0303a", "Peña"),
         ("x\u200by", "x_y"),  # a zero-width space: a format character
+        ("alice\u3164", "alice_"),  # a letter shown as nothing (HANGUL FILLER)
+        ("alice\ufe0f", "alice_"),  # a mark shown as nothing (a variation selector)
         ("王" * 100, "王" * 40),  # 120 bytes of UTF-8 at most
     ],
 )
