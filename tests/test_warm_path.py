@@ -186,6 +186,78 @@ def test_one_judging_process_judges_submission_after_submission_unless_judging_k
     assert len({drawn for _, drawn in judged}) == 1
 
 
+SPOILING_PROBES = """
+import torch
+
+from autograder.contract import Anything, Attempt, Float, Record
+from autograder.probing import attempt, probe
+
+
+def inputs():
+    torch.manual_seed(0)
+    x = torch.ones(3)
+    return {"x": x, "same_x": x, "layer": torch.nn.Linear(2, 1), "sizes": [1, 2]}
+
+
+@probe(task="value", given=inputs, returns=Anything())
+def reported(sub, given):
+    y = torch.full((3,), 2.0)
+    return {"x": attempt(sub.value), "y": y, "items": [1, 2], "nested": {"k": (y.clone(), "s")}}
+"""
+
+# The first judge changes, in place, everything it was given; the second, run after it in the
+# same judging process, must see none of it (each judge gets its own copy; a given tensor held
+# twice stays one tensor, as deepcopy keeps it).
+SPOILING_JUDGES = """
+import torch
+
+from autograder.judging import task
+
+
+@task("value", points=2)
+def test_a_spoils(reported, reported_given):
+    "a judge that changes its data"
+    reported["y"].add_(100)
+    reported["items"].append(3)
+    reported["nested"]["k"][0].zero_()
+    reported["extra"] = 1
+    reported_given["x"].add_(100)
+    reported_given["sizes"].append(3)
+    with torch.no_grad():
+        reported_given["layer"].weight.fill_(7)
+    assert reported_given["same_x"] is reported_given["x"], "one tensor twice stays one tensor"
+
+
+@task("value", points=2)
+def test_b_sees_none_of_it(reported, reported_given):
+    "a judge after it"
+    assert reported["y"].tolist() == [2.0] * 3 and reported["nested"]["k"][0].tolist() == [2.0] * 3, reported
+    assert reported["items"] == [1, 2] and "extra" not in reported, reported
+    assert reported_given["x"].tolist() == [1.0] * 3 and reported_given["sizes"] == [1, 2], reported_given
+    assert reported_given["same_x"] is reported_given["x"], "one tensor twice stays one tensor"
+    assert not (reported_given["layer"].weight == 7).any(), reported_given["layer"].weight
+"""
+
+
+def test_what_one_judge_changes_in_its_data_no_other_judge_sees(tmp_path):
+    from autograder.grading import Grader
+
+    course = tiny_course(tmp_path / "course", SPOILING_JUDGES)
+    (course.root / "assignments" / "01-tiny" / "tests" / "hidden" / "probes.py").write_text(SPOILING_PROBES)
+    assignment = course_at(course.root).get("tiny")
+    sandbox = "root" if os.geteuid() == 0 else "auto"
+    with Grader(assignment, sandbox=sandbox) as grader:
+        for submission in range(2):  # the second in the same judging process as the first
+            result = grader.grade(_tiny(tmp_path / f"s{submission}", 0.5))
+            assert result.score == 4, [t.message for t in result.tests]
+
+
+def _tiny(folder: Path, value: float) -> Path:
+    folder.mkdir()
+    (folder / "tiny.py").write_text(f"def value():\n    return {value}\n")
+    return folder
+
+
 CARELESS_HELPER = """
 SEEN = []
 
