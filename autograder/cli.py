@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -550,6 +551,7 @@ def i18n_check(root: Path | None) -> None:
 
 # A class-sized batch lists only its summary; the gradebook and the report list everyone.
 MAX_LISTED = 40
+NAME_CELLS = 40  # terminal cells a submission's name takes at most in the printed table
 
 
 class _progress:
@@ -606,12 +608,18 @@ def _print_batch(console: Console, a: Assignment, batch) -> None:
     )
     if len(results) <= MAX_LISTED:
         table = Table()
-        longest = max((len(r.name) for r in results), default=10)
-        table.add_column("submission", no_wrap=True, min_width=min(longest, 40))
-        table.add_column("score", justify="right", no_wrap=True)
-        table.add_column("status", no_wrap=True)
+        # names are measured in terminal cells (a Chinese character takes two) and shown in at
+        # most NAME_CELLS of them: a long one is cut with an ellipsis, never the score beside it
+        score_cells = max([5] + [cell_len(f"{fmt_points(r.score)}/{fmt_points(r.max_score)}") for r in results])
+        status_cells = max([6] + [cell_len(r.status) for r in results])
+        room = console.width - score_cells - status_cells - 10  # (the borders and padding take 10)
+        longest = max(cell_len(terminal(r.name)) for r in results) if results else 10
+        name_cells = max(min(longest, NAME_CELLS, room), 10)
+        table.add_column("submission", no_wrap=True, min_width=name_cells, max_width=name_cells)
+        table.add_column("score", justify="right", no_wrap=True, min_width=score_cells)
+        table.add_column("status", no_wrap=True, min_width=status_cells)
         # per-task columns only where they fit unabridged; gradebook.csv always has them
-        needed = min(longest, 40) + 30 + sum(max(len(t), 4) + 3 for t in a.task_ids)
+        needed = name_cells + 30 + sum(max(len(t), 4) + 3 for t in a.task_ids)
         show_tasks = console.width >= needed
         for t in a.task_ids if show_tasks else []:
             table.add_column(t, justify="right", no_wrap=True)

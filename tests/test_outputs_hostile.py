@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
+from rich.cells import cell_len
 from rich.console import Console
 
 from autograder import text
@@ -226,6 +227,27 @@ def test_the_terminal_table_prints_no_escape(blocks):
     _print_batch(console, blocks, SimpleNamespace(results=[result], count=1, seconds=1.0))
     printed = buffer.getvalue()
     assert "eve" in printed and "\x1b" not in printed and "\x07" not in printed and "\u202e" not in printed
+
+
+@pytest.mark.parametrize("width", [100, 50])
+def test_a_long_name_never_hides_a_score_in_the_terminal_table(blocks, width):
+    """A name as long as staging keeps (100 characters; Chinese ones take two cells each) is
+    cut with an ellipsis; every score and status stays whole, within the terminal's width."""
+    from autograder.cli import _print_batch
+
+    names = ["王小明" * 12 + "-Pérez-García-de-la-Fuente", "Maria-" * 16, "ada"]
+    results = [submission(blocks, "x", "y", name=n) for n in names]
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, force_terminal=False, color_system=None)
+    _print_batch(console, blocks, SimpleNamespace(results=results, count=3, seconds=1.0))
+    printed = buffer.getvalue()
+    rows = [line for line in printed.split("┡")[1].split("└")[0].splitlines() if line.startswith("│")]
+    assert len(rows) == 3, printed
+    score = f"{results[0].score:g}/{results[0].max_score:g}"
+    for row in rows:
+        assert score in row and "graded" in row and cell_len(row) <= width, row
+    assert sorted("…" in row for row in rows) == [False, True, True]  # the long names cut, ada whole
+    assert any(row.startswith("│ ada ") for row in rows)
 
 
 # ------------------------------------------------- what the grader receives from the sandbox
