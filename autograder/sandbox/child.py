@@ -133,8 +133,9 @@ def _run_probes(request: dict, jobs: list[list], probes: dict, path: str, channe
 
     # What this runner calls, taken before any student code runs: copies of the specs, so
     # code that reaches the probe modules (through sys.modules) cannot swap a probe for its
-    # own. (The modules stay importable: a probe may pickle one of its own functions. What
-    # code can still change there, it reaches in ways the integrity scan flags.)
+    # own. (The modules stay importable: a probe may pickle one of its own functions. Code
+    # that walks the frames can still reach this runner and what it reports, whatever the
+    # integrity scan flags: the scan is for review, and the grader checks what it receives.)
     calls = [(dataclasses.replace(probes[name]), device) for name, device in jobs]
     del probes
     encode, describe, given_for = wire.encode, describe_exception, build_given

@@ -24,7 +24,14 @@ from autograder import frames, text
 from autograder.catalog import Limits
 from autograder.errors import BlockgradeError
 from autograder.sandbox import isolation
-from autograder.sandbox.protocol import MAX_REQUEST_BYTES, ProbeStatus
+from autograder.sandbox.protocol import (
+    MAX_REQUEST_BYTES,
+    ProbeStatus,
+    received_count,
+    received_error,
+    received_import,
+    received_seconds,
+)
 
 _BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from autograder.sandbox.host import main; main()"
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
@@ -38,64 +45,15 @@ class SandboxError(BlockgradeError):
 
 
 # What crosses back from the sandbox was written by a child the submission controls: every
-# string in it is untrusted (autograder.text) and every structure is checked before use.
-_NOTE_KINDS = ("syntax", "runtime", "unparsable")
+# string in it is untrusted (autograder.text) and every structure is checked before use, by
+# the host before it answers and again here (autograder.sandbox.protocol's checks).
 _MAX_EVENTS = 100
-_MAX_PRESENT = 1000
-
-
-def _number(value) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
-
-
-def received_error(error) -> dict | None:
-    """A probe's error as the sandbox reported it: a type name, a message and a traceback,
-    each a plain capped string (a submission can raise anything, or forge the report)."""
-    if error is None:
-        return None
-    if not isinstance(error, dict):
-        error = {"type": "invalid", "message": "the sandbox sent an unreadable description of an error"}
-    return {
-        "type": text.one_line(error.get("type") or "Exception", text.MAX_NAME_CHARS),
-        "message": text.clean(error.get("message", ""), text.MAX_MESSAGE_CHARS),
-        "traceback": text.clean(error.get("traceback", ""), text.MAX_MESSAGE_CHARS),
-    }
-
-
-def received_import(info) -> dict | None:
-    """The import report (notes per left-out statement, the names present), checked field by field."""
-    if info is None:
-        return None
-    if not isinstance(info, dict):
-        info = {"failed": "crashed", "message": "the sandbox sent an unreadable report of the import"}
-    present = info.get("present") if isinstance(info.get("present"), list) else []
-    out: dict = {"notes": [], "present": [n for n in present[:_MAX_PRESENT] if isinstance(n, str) and n.isidentifier()]}
-    if info.get("failed"):
-        out["failed"] = "timed out" if info["failed"] == "timed out" else "crashed"
-        out["message"] = text.clean(info.get("message", ""), text.MAX_NOTE_CHARS)
-    notes = info.get("notes") if isinstance(info.get("notes"), list) else []
-    for note in notes[: text.MAX_NOTES]:
-        if not isinstance(note, dict) or note.get("kind") not in _NOTE_KINDS:
-            continue
-        defines = note.get("defines")
-        out["notes"].append(
-            {
-                "kind": note["kind"],
-                "line": _number(note.get("line")),
-                "first_line": _number(note.get("first_line")),
-                "last_line": _number(note.get("last_line")),
-                "message": text.clean(note.get("message", ""), text.MAX_NOTE_CHARS),
-                "defines": defines if isinstance(defines, str) and defines.isidentifier() else None,
-                "error": received_error(note.get("error") or {}) if note["kind"] == "runtime" else None,
-            }
-        )
-    return out
 
 
 def received_output(output) -> dict:
     output = output if isinstance(output, dict) else {}
     printed = text.clean(output.get("text", ""), text.MAX_OUTPUT_CHARS)
-    return {"text": printed, "dropped": _number(output.get("dropped"))}
+    return {"text": printed, "dropped": received_count(output.get("dropped"))}
 
 
 def received_events(events) -> list[dict]:
@@ -348,6 +306,7 @@ class SandboxHost:
         self.factory = factory
         self._proc: subprocess.Popen | None = None
         self._pid = 0  # a forked host's (the factory's zygote is its parent)
+        self._requests = 0  # requests sent: each answer names the one it answers
         self._stdin = self._stdout = None
         self._home = None
         self._probes: dict | None = None
@@ -463,7 +422,9 @@ class SandboxHost:
         for name, _ in jobs:
             if name not in probes:
                 raise SandboxError(f"no probe named {name!r} in {self.probe_files}")
+        self._requests += 1
         request = {
+            "id": self._requests,
             "module": submission.module,
             "filename": submission.filename,
             "names": list(submission.names),
@@ -488,16 +449,21 @@ class SandboxHost:
             except Exception as exc:
                 failed = exc
         try:
-            return self._answer(jobs, limits, decode, deadline)
+            try:
+                return self._answer(jobs, limits, decode, deadline, request["id"])
+            except Exception as exc:  # an answer this grader cannot read: never read the next one out of step
+                return self._host_lost(jobs, f"the sandbox host's answer could not be read ({type(exc).__name__})")
         finally:
             if failed is not None:
                 raise failed
 
-    def _answer(self, jobs, limits: Limits, decode: bool, deadline: float) -> SandboxRun:
+    def _answer(self, jobs, limits: Limits, decode: bool, deadline: float, request_id: int) -> SandboxRun:
         frame = self._read_frame(deadline)
         if frame is None:
             return self._host_lost(jobs, "the sandbox host stopped answering while running this submission")
         header = json.loads(frame)
+        if header.get("id") != request_id:  # (not this request's answer: the pipe is out of step)
+            return self._host_lost(jobs, "the sandbox host answered another request than this submission's")
         outcomes: dict = {}
         for job in header.get("jobs", []):
             key = (job["probe"], job["device"])
@@ -506,7 +472,7 @@ class SandboxHost:
                 device=job["device"],
                 status=job.get("status", ProbeStatus.NOT_RUN),
                 error=received_error(job.get("error")),
-                seconds=job.get("seconds"),
+                seconds=received_seconds(job.get("seconds")),
             )
             if job.get("payload"):
                 described = self._read_frame(deadline)  # (not `text`: the module of that name is used below)

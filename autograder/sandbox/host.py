@@ -285,6 +285,7 @@ class Supervisor:
         if self.internal is not None:
             self._finish_pending(ProbeStatus.INTERNAL, self.internal)
         header = {
+            "id": self.request.get("id"),  # the request this answers (the grader checks it)
             "import": self.import_info,
             "jobs": [
                 {
@@ -441,10 +442,9 @@ class Supervisor:
                             phase, phase_deadline = "import", time.monotonic() + float(self.limits["probe_seconds"])
                         elif kind == protocol.IMPORTED:
                             if self.import_info is None:
-                                self.import_info = {
-                                    "notes": message.get("notes", []),
-                                    "present": message.get("present", []),
-                                }
+                                self.import_info = protocol.received_import(
+                                    {"notes": message.get("notes", []), "present": message.get("present", [])}
+                                )
                             phase, phase_deadline = "ready", self.deadline
                         elif kind == protocol.START:
                             current = indices[message["job"]]
@@ -454,12 +454,12 @@ class Supervisor:
                         elif kind == protocol.DONE:
                             info = {
                                 "status": ProbeStatus.OK if message.get("ok") else ProbeStatus.ERROR,
-                                "seconds": message.get("seconds"),
+                                "seconds": protocol.received_seconds(message.get("seconds")),
                             }
                             if message.get("ok"):
                                 awaiting = (current, [], info)
                             else:
-                                info["error"] = message.get("error")
+                                info["error"] = protocol.received_error(message.get("error"))
                                 self.results[current] = info
                                 self.child_results.append(current)
                                 current = None
@@ -791,6 +791,7 @@ def serve(
             if source is None:
                 return
             supervisor = None
+            request = {}
             try:
                 request = json.loads(frame)
                 if many and not warmed and OPTIMIZER_USE.search(source) is not None:
@@ -807,8 +808,10 @@ def serve(
                 supervisor.spare = spares.popleft() if spares else None
                 supervisor.keep = frozenset(spare.pid for spare in spares)
                 reply = supervisor.run()
-            except Exception:
-                reply = [frames.pack_json({"internal": traceback.format_exc(limit=5), "jobs": [], "import": None})]
+            except Exception as exc:
+                traceback.print_exc()  # into host.log; the grader's answer names the error only (no paths)
+                failure = f"the sandbox host failed: {type(exc).__name__}: {exc}"
+                reply = [frames.pack_json({"id": request.get("id"), "internal": failure, "jobs": [], "import": None})]
             if not template.alive():
                 # killed from outside (in basic mode, by the submission's own code), during the
                 # run or found forking a child: no child can be forked any more, nor from here.

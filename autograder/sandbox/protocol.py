@@ -20,10 +20,11 @@ and judges compute references from inputs they rebuild themselves (see README).
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 
-from autograder import frames
+from autograder import frames, text
 
 IMPORT, IMPORTED, START, DONE, FINISHED = "import", "imported", "start", "done", "finished"
 # Where the child keeps its data pipe: a descriptor drawn at random from this range (above the
@@ -55,6 +56,69 @@ class ProtocolError(ValueError):
 
 
 MAX_REQUEST_BYTES = 32 * 2**20  # a request frame (a submission's source and its jobs), at most
+NOTE_KINDS = ("syntax", "runtime", "unparsable")  # what an import note reports (autograder.loader)
+MAX_PRESENT = 1000  # names an import report lists
+
+
+# What a child reports is the submission's to forge: the host keeps of it only what these
+# checks let through (types, caps, no nesting beyond what the protocol has), before it answers
+# the grader, and the grader checks the answer again with the same functions.
+
+
+def received_count(value) -> int:
+    """A count or a line number as reported: an int from 0 to 2**31, else 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
+
+
+def received_seconds(value) -> float | None:
+    """A probe's run time as reported: a finite, non-negative number, else None."""
+    if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
+
+
+def received_error(error) -> dict | None:
+    """A probe's error as the sandbox reported it: a type name, a message and a traceback,
+    each a plain capped string (a submission can raise anything, or forge the report)."""
+    if error is None:
+        return None
+    if not isinstance(error, dict):
+        error = {"type": "invalid", "message": "the sandbox sent an unreadable description of an error"}
+    return {
+        "type": text.one_line(error.get("type") or "Exception", text.MAX_NAME_CHARS),
+        "message": text.clean(error.get("message", ""), text.MAX_MESSAGE_CHARS),
+        "traceback": text.clean(error.get("traceback", ""), text.MAX_MESSAGE_CHARS),
+    }
+
+
+def received_import(info) -> dict | None:
+    """The import report (notes per left-out statement, the names present), checked field by field."""
+    if info is None:
+        return None
+    if not isinstance(info, dict):
+        info = {"failed": "crashed", "message": "the sandbox sent an unreadable report of the import"}
+    present = info.get("present") if isinstance(info.get("present"), list) else []
+    out: dict = {"notes": [], "present": [n for n in present[:MAX_PRESENT] if isinstance(n, str) and n.isidentifier()]}
+    if info.get("failed"):
+        out["failed"] = "timed out" if info["failed"] == "timed out" else "crashed"
+        out["message"] = text.clean(info.get("message", ""), text.MAX_NOTE_CHARS)
+    notes = info.get("notes") if isinstance(info.get("notes"), list) else []
+    for note in notes[: text.MAX_NOTES]:
+        if not isinstance(note, dict) or note.get("kind") not in NOTE_KINDS:
+            continue
+        defines = note.get("defines")
+        out["notes"].append(
+            {
+                "kind": note["kind"],
+                "line": received_count(note.get("line")),
+                "first_line": received_count(note.get("first_line")),
+                "last_line": received_count(note.get("last_line")),
+                "message": text.clean(note.get("message", ""), text.MAX_NOTE_CHARS),
+                "defines": defines if isinstance(defines, str) and defines.isidentifier() else None,
+                "error": received_error(note.get("error") or {}) if note["kind"] == "runtime" else None,
+            }
+        )
+    return out
 
 
 def new_nonce() -> str:
@@ -128,7 +192,7 @@ class Expect:
             return data
         try:
             message = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # (JSON nested deeper than the parser's stack)
             raise ProtocolError("an event that is not JSON", knew_nonce=False) from None
         if type(message) is not dict or message.get("n") != self.nonce:
             raise ProtocolError("an event without the run's nonce", knew_nonce=False)

@@ -89,3 +89,71 @@ def test_a_forged_result_is_voided_and_flagged(course, tmp_path, mode, after):
 def test_the_threat_model_says_so():
     readme = (REPO / "README.md").read_text()
     assert "same interpreter" in readme and "integrity" in readme.lower()
+
+
+# A reply the grader could not parse (a probe's time nested some 950 lists deep: the host,
+# near the bottom of its stack, reads and writes it back; the grader's worker, some frames
+# deeper, cannot) used to leave the rest of that answer in the pipe, read as the next
+# submission's: every later submission on that worker got another's results. Job by job
+# the depth grows, so that one lands between the two stacks' limits wherever they are.
+DESYNC = """
+import sys as _sys
+
+
+def _desync():
+    from autograder import frames
+
+    frame = _sys._getframe()
+    while frame is not None and type(frame.f_locals.get("channel")).__name__ != "Sender":
+        frame = frame.f_back
+    if frame is None:
+        return
+    channel = frame.f_locals["channel"]
+    if RAW:  # a frame of JSON deeper than any parser's stack
+        channel._write(frames.pack_frame(b"[" * 100_000))
+        return
+
+    def result(self, job, text, blob, seconds):
+        depth = min(900 + 5 * job, 975)  # (past the host's own limit it would refuse the event)
+        event = '{"e":"done","n":"%s","s":%d,"job":%d,"ok":true,"seconds":%s,"sizes":[%d,%d]}' % (
+            self._nonce, self._seq, job, "[" * depth + "]" * depth, len(text), len(blob)
+        )
+        self._seq += 1
+        self._write(frames.pack_frame(event.encode()) + frames.pack_frame(text) + frames.pack_frame(blob))
+
+    type(channel).result = result
+
+
+_desync()
+"""
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["nested time", "nested frame"])
+@pytest.mark.parametrize("mode", modes())
+def test_a_reply_the_grader_cannot_read_costs_no_later_submission_its_grade(course, tmp_path, mode, raw):
+    if mode == "user":
+        from autograder.sandbox.client import SandboxHost
+
+        with SandboxHost([], sandbox="user") as host:
+            try:
+                host.ready()
+            except Exception as exc:
+                pytest.skip(f"user namespaces are not available here: {exc}")
+    a = course.get("blocks")
+    subs = tmp_path / "subs"
+    solution = (a.solution_dir / a.module).read_text()
+    for name, source in [
+        ("a-attacker", solution + DESYNC.replace("RAW", str(raw))),
+        ("b-honest", solution),
+        ("c-partial", honest_partial(a)),
+        ("d-honest", solution),
+    ]:
+        (subs / name).mkdir(parents=True)
+        (subs / name / a.module).write_text(source)
+    batch = grade_batch(course, a, sorted(subs.iterdir()), tmp_path / "out", sandbox=mode, devices=["cpu"], workers=1)
+    results = {r.name: r for r in batch.results}
+    scores = {name: (r.score, r.status) for name, r in results.items()}
+    assert scores["b-honest"] == scores["d-honest"] == (20, "graded"), scores
+    assert scores["c-partial"] == (3, "graded"), scores
+    assert results["a-attacker"].status != "internal error", scores  # its own doing, not the grader's
+    assert all("host.py" not in t.message for t in results["a-attacker"].tests)  # no grader paths shown
