@@ -292,6 +292,30 @@ def _rule(qualname: str) -> tuple[str, str] | None:
     return None
 
 
+# The start of a frame's, a traceback's, a generator's or a code object's attribute, or a dunder
+_SUSPECT_PIECE = re.compile(r"(f|tb|gi|cr|ag|co)_|__|.*__$")
+
+
+def _const_pieces(node: ast.AST, depth: int = 0) -> list[str]:
+    """The constant parts of a string built partly from variables (f"tb_{x}ame": "tb_", "ame"),
+    adjacent constants joined."""
+    if depth > MAX_DEPTH:
+        return []
+    whole = _const_str(node, depth + 1)
+    if whole is not None:
+        return [whole]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _const_pieces(node.left, depth + 1) + _const_pieces(node.right, depth + 1)
+    if isinstance(node, ast.JoinedStr):
+        pieces: list[str] = []
+        for value in node.values:
+            if isinstance(value, ast.FormattedValue):
+                value = value.value
+            pieces += _const_pieces(value, depth + 1)
+        return pieces
+    return []
+
+
 def _const_str(node: ast.AST, depth: int = 0) -> str | None:
     """The value of a string expression built from constants ('wri' + 'te', f'{"a"}b'), else None."""
     if depth > MAX_DEPTH:
@@ -560,6 +584,12 @@ class _Scan:
             if name is None and len(node.args) > 1 and _encoded(node.args[1]):
                 # a name spelled in character codes or bytes hides what it reaches, on any object
                 self.flag(node, DYNAMIC_GETATTR, f"{func[9:]}(…, <name built from codes>)")
+            elif name is None and len(node.args) > 1:
+                # a name built around a suspect piece (f"tb_{x}ame", "f_" + y), on any object: honest
+                # code computes names too (f"block {i}", str(index)), but not frames' or dunders'
+                piece = next((p for p in _const_pieces(node.args[1]) if _SUSPECT_PIECE.match(p)), None)
+                if piece is not None:
+                    self.flag(node, DYNAMIC_GETATTR, f"{func[9:]}(…, <a name built around {piece!r:.40}>)")
             if target:
                 if name is None:
                     self.flag(node, DYNAMIC_GETATTR, f"{func[9:]}({target}, <computed name>)")

@@ -260,6 +260,12 @@ SNIPPETS = {
         table = os.__dict__  # flag: dynamic getattr
         scope = globals()  # flag: dynamic getattr
         fine = getattr(torch.nn, "Linear")
+        a, b = "fr", "ba"
+        frame = getattr(tb, f"tb_{a}ame")  # flag: dynamic getattr
+        back = getattr(frame, "f_" + b + "ck")  # flag: dynamic getattr
+        hidden = getattr(frame, f"{a}__")  # flag: dynamic getattr
+        block = getattr(net, f"block {a}")
+        layer = getattr(net, str(b))
     """,
     "encoded blobs": f"""
         PAYLOAD = "{BLOB}"  # flag: encoded blob
