@@ -18,7 +18,15 @@ import yaml
 
 from autograder import text
 from autograder.errors import BlockgradeError
-from autograder.staging import StagingError, check_member, safe_name, submission_name, zip_members
+from autograder.staging import (
+    MAX_NAME_BYTES,
+    MAX_NAME_CHARS,
+    StagingError,
+    check_member,
+    safe_name,
+    submission_name,
+    zip_members,
+)
 
 METADATA = "submission_metadata.yml"
 MAX_METADATA_BYTES = 32 * 2**20
@@ -231,19 +239,35 @@ def expand(paths: list[Path]) -> list[SubmissionInput]:
 
 
 def unique_names(paths: list[Path]) -> list[str]:
-    """Each path's gradebook name: its own, or, where two share one, prefixed by as many
-    parent folders as it takes to tell them apart."""
-    resolved = [p.absolute() for p in paths]
+    """Each path's gradebook name: its own, or, where several share one, each prefixed by the
+    fewest parent folders that tell apart as many of them as any depth does. Where none tells
+    any apart (the same folder given twice, names that differ only in what `safe_name`
+    replaces), the names stay as they are: the repeats are numbered (`_numbered_repeats`)
+    rather than prefixed with folders that separate nothing."""
+    resolved = [Path(os.path.abspath(p)) for p in paths]  # (`..` resolved: never a name's part)
     names = [submission_name(p) for p in paths]
-    for depth in range(1, 8):
-        clashes = {n for n in names if names.count(n) > 1}
-        if not clashes:
-            break
-        for i, path in enumerate(resolved):
-            if names[i] in clashes:
-                parents = [part for part in path.parent.parts[-depth:] if part not in ("/", "")]
-                names[i] = submission_name(Path("_".join([*parents, path.name])))
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        groups.setdefault(name.lower(), []).append(i)
+    for members in (m for m in groups.values() if len(m) > 1):
+        best: list[str] = []
+        for depth in range(1, 8):
+            prefixed = [
+                submission_name(Path("_".join([*resolved[i].parent.parts[1:][-depth:], resolved[i].name])))
+                for i in members
+            ]
+            if len({n.lower() for n in prefixed}) > len({n.lower() for n in best} or {""}):
+                best = prefixed
+        for i, name in zip(members, best):
+            names[i] = name
     return names
+
+
+def _with_suffix(name: str, suffix: str) -> str:
+    """`name` + `suffix`, the name cut first so that the whole keeps safe_name's caps."""
+    cut = name[: MAX_NAME_CHARS - len(suffix)]
+    cut = cut.encode("utf-8")[: MAX_NAME_BYTES - len(suffix.encode())].decode("utf-8", "ignore")
+    return cut + suffix
 
 
 def _numbered_repeats(inputs: list[SubmissionInput]) -> list[SubmissionInput]:
@@ -257,9 +281,9 @@ def _numbered_repeats(inputs: list[SubmissionInput]) -> list[SubmissionInput]:
         name = item.name
         if name.lower() in seen:
             number = 2
-            while f"{name}-{number}".lower() in taken:
+            while _with_suffix(name, f"-{number}").lower() in taken:
                 number += 1
-            name = f"{name}-{number}"
+            name = _with_suffix(name, f"-{number}")
             taken.add(name.lower())
             item = SubmissionInput(item.path, name, item.member, item.columns, item.problem)
         seen.add(name.lower())

@@ -109,6 +109,23 @@ def test_plain_paths_whose_names_clash_once_made_safe_get_distinct_folders(tmp_p
     assert all(n[0] not in "-+@." and n.lower() != "gradebook.csv" for n in names)
 
 
+def test_clashing_names_are_prefixed_only_by_folders_that_tell_them_apart(tmp_path):
+    """Two `ada` folders in different parents are told apart by their parents; the same folder
+    given twice, or two names cut to the same cap, are numbered, within the caps, instead of
+    prefixed with folders that separate nothing."""
+    from autograder.staging import MAX_NAME_BYTES, MAX_NAME_CHARS
+
+    long = "王" * 80  # 240 bytes of UTF-8 (a file system takes 255): cut to MAX_NAME_BYTES
+    for folder in ("x/a/ada", "x/b/ada", f"k/{long}", f"k/{long}x"):
+        (tmp_path / folder).mkdir(parents=True)
+    paths = [tmp_path / p for p in ("x/a/ada", "x/b/ada", "x/b/ada", f"k/{long}", f"k/{long}x")]
+    names = [i.name for i in expand(paths)]
+    cut = "王" * (MAX_NAME_BYTES // 3)
+    assert names[:3] == ["a_ada", "b_ada", "b_ada-2"]
+    assert names[3] == cut and names[4] == "王" * ((MAX_NAME_BYTES - 2) // 3) + "-2", names[3:]
+    assert all(len(n) <= MAX_NAME_CHARS and len(n.encode()) <= MAX_NAME_BYTES for n in names)
+
+
 def test_student_columns_are_short_plain_text():
     hostile = '=HYPERLINK("http://evil")\r\n# 20 / 20\u202e<b>' + "x" * 10_000
     text = yaml.safe_dump(
