@@ -291,7 +291,7 @@ def _from_folder(folder: Path, assignment: Assignment, found: _Found) -> None:
 
 
 def _from_zip(path: Path, member: str | None, assignment: Assignment, found: _Found) -> None:
-    from autograder.staging import MAX_ZIP_MEMBERS, StagingError, check_member, zip_members
+    from autograder.staging import MAX_ZIP_MEMBERS, StagingError, zip_files, zip_members
 
     with zipfile.ZipFile(path) as archive:
         infos = zip_members(archive)
@@ -299,16 +299,10 @@ def _from_zip(path: Path, member: str | None, assignment: Assignment, found: _Fo
             infos = [i for i in infos if i.filename.replace("\\", "/").startswith(member)]
         if len(infos) > MAX_ZIP_MEMBERS:
             return
-        members = {}
-        for info in infos:
-            try:
-                name = check_member(info)[len(member or "") :]
-            except StagingError:
-                return  # staging refuses the archive, and says why
-            parts = PurePosixPath(name).parts
-            if info.is_dir() or not parts or parts[0] == "__MACOSX" or parts[-1].startswith("._"):
-                continue
-            members[name] = info
+        try:
+            members = zip_files(infos, member)
+        except StagingError:
+            return  # staging refuses the archive, and says why
         for kind, cap in ((ANSWERS_FILE, MAX_ANSWERS_BYTES), (assignment.notebook, MAX_NOTEBOOK_BYTES)):
             named = sorted((n for n in members if PurePosixPath(n).name == kind), key=lambda n: (n.count("/"), n))
             if not named and kind == assignment.notebook:

@@ -349,6 +349,26 @@ def zip_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     return infos
 
 
+def zip_files(infos: list[zipfile.ZipInfo], member: str | None = None) -> dict[str, zipfile.ZipInfo]:
+    """The files a submission's zip holds (`member`: only that folder's, named from it), by
+    normalized name; raises StagingError for a name `check_member` refuses, and for a file held
+    twice under one name (a zip may hold both, and which one a tool unpacks differs: staging,
+    the written answers and the instructor must all see the same one)."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = check_member(info)[len(member or "") :]
+        parts = PurePosixPath(name).parts
+        if info.is_dir() or not parts or parts[0] == "__MACOSX" or parts[-1].startswith("._"):
+            continue
+        if name in members:
+            raise StagingError(
+                BAD_ARCHIVE,
+                N_("the zip holds two files named {name}; zip your folder again and submit that zip", name=name),
+            )
+        members[name] = info
+    return members
+
+
 def check_member(info: zipfile.ZipInfo) -> str:
     """The member's normalized name; raises StagingError for names and kinds we refuse."""
     name = info.filename
@@ -404,13 +424,7 @@ def _stage_zip(
                 BAD_ARCHIVE,
                 N_("{name} unpacks to more than {limit} MB", name=path.name, limit=MAX_ZIP_TOTAL_BYTES // 2**20),
             )
-        members = {}
-        for info in infos:
-            name = check_member(info)[len(member or "") :]
-            parts = PurePosixPath(name).parts
-            if info.is_dir() or not parts or parts[0] == "__MACOSX" or parts[-1].startswith("._"):
-                continue
-            members[name] = info
+        members = zip_files(infos, member)
         notes = _manifest_notes(archive, members, assignment)
         where = member.rstrip("/") if member else path.name
         try:

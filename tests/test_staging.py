@@ -328,3 +328,24 @@ def test_a_zip_made_without_the_utf8_flag_keeps_its_utf8_names(tmp_path, blocks)
     padded = gbk + b"M" * (len(folder) - len(gbk))
     path.write_bytes(path.read_bytes().replace(folder, padded))
     assert stage(path, blocks).origin == "s.zip:" + padded.decode("cp437") + "/blocks.py"
+
+
+def test_a_zip_holding_one_name_twice_is_refused_whatever_reads_it(tmp_path, blocks):
+    """A zip may hold two files under one name, and tools unpack different ones of them: the
+    grade, the written answers and the instructor's unzip must not each see another file."""
+    import warnings
+
+    from autograder.questions import answers_template, collect
+
+    answers = answers_template(blocks).replace("## plain-list\n", "## plain-list\n\nNot registered.\n", 1)
+    stub = "def MLP():\n    raise NotImplementedError\n"
+    path = tmp_path / "twice.zip"
+    with zipfile.ZipFile(path, "w") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (zipfile warns of the duplicate name it writes)
+        archive.writestr("s/blocks.py", stub)
+        archive.writestr("s/answers.md", answers)
+        archive.writestr("s/blocks.py", SOURCE)
+    with pytest.raises(StagingError) as refused:
+        stage(path, blocks)
+    assert refused.value.status == BAD_ARCHIVE and "two files named s/blocks.py" in refused.value.message
+    assert all(not answer.text for answer in collect(blocks, path))  # nothing read from it either
