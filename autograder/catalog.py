@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder.errors import BlockgradeError
-from autograder.i18n import LANGUAGES
+from autograder.i18n import LANGUAGES, _, resolve, using
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -144,7 +144,14 @@ class Assignment:
         for t in self.tasks:
             if t.id == task_id:
                 return t
-        raise CatalogError(f"{self.id}: no task {task_id!r} (tasks: {', '.join(self.task_ids)})")
+        with using(resolve(assignment=self)):
+            message = _(
+                "{assignment}: no task {task!r} (tasks: {tasks})",
+                assignment=self.id,
+                task=task_id,
+                tasks=", ".join(self.task_ids),
+            )
+        raise CatalogError(message)
 
     @property
     def task_ids(self) -> list[str]:
@@ -479,7 +486,9 @@ class Course:
             if key in (a.id, a.slug) or (key.isdigit() and int(key) == a.number):
                 return a
         known = ", ".join(a.id for a in self.assignments) or "none"
-        raise CatalogError(f"no assignment {key!r} here (known: {known})")
+        with using(resolve(course=self)):
+            message = _("no assignment {key!r} here (known: {known})", key=key, known=known)
+        raise CatalogError(message)
 
 
 def _assignment_folders(parent: Path) -> list[Path]:
@@ -555,7 +564,16 @@ def find_course(start: Path | None = None, *, prefer_student: bool = False) -> C
             if template is not None:
                 return template
         return course
-    raise CatalogError(
-        f"no assignments found in {start} or above: run this inside the kit's repository, "
-        "the student template, or one of its assignment folders"
-    )
+    if "ipykernel" in sys.modules:  # a notebook's kernel (Jupyter, Colab): its setup cell was not run
+        message = _(
+            "no assignments found in {folder} or above: run the notebook's first cell (the blockgrade "
+            "setup cell), which moves the kernel to the assignment's folder, then run this cell again",
+            folder=start,
+        )
+    else:
+        message = _(
+            "no assignments found in {folder} or above: run this inside the kit's repository, "
+            "the student template, or one of its assignment folders",
+            folder=start,
+        )
+    raise CatalogError(message)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -420,35 +421,89 @@ def how_named(name: str, kind: str, how: str) -> str:
 @dataclass(frozen=True)
 class Chosen:
     path: Path
-    reason: str  # "" when only one of the two files is there
-    why: str = ""  # the reason without which file
+    reason: str  # "" when only one file could be the work; else which file, and why (a line each)
+    why: str = ""  # the choice's explanation alone, without which file
+    compared: tuple[Path, ...] = ()  # the files weighed against each other (none when only one)
+
+
+def folder_files(folder: Path, depth: int) -> tuple[dict[str, Path], list[Path]]:
+    """A submission's folder as grading lists it (`staging`): its files by relative name
+    (`/`-separated), down to `depth` folders, hidden folders, `__MACOSX` and `__pycache__`
+    and AppleDouble `._` files left out; and the zips at its top."""
+    found: dict[str, Path] = {}
+    zips: list[Path] = []
+    root_depth = len(folder.parts)
+    for here, dirs, names in os.walk(folder, followlinks=False):
+        here_path = Path(here)
+        level = len(here_path.parts) - root_depth
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__MACOSX", "__pycache__")) and level < depth)
+        for name in sorted(names):
+            if name.startswith("._"):
+                continue
+            path = here_path / name
+            found[path.relative_to(folder).as_posix()] = path
+            if name.lower().endswith(".zip") and level == 0:
+                zips.append(path)
+    return found, zips
+
+
+def defines_a_task(assignment: Assignment, source: str) -> bool:
+    """Whether `source` defines one of the assignment's names: what a file recognised only by
+    being the one Python file (or notebook) there must do to be taken as the module."""
+    return bool({n for t in assignment.tasks for n in t.names} & defined_names(source))
 
 
 def working_file(assignment: Assignment, folder: Path | None = None, verb: str = "was checked") -> Chosen:
-    """The file a student works on in `folder` (default: the assignment's): the module or its
-    notebook, by the rule above."""
+    """The file a student works on in `folder` (default: the assignment's), chosen as grading
+    chooses in that folder (`staging`): the files `ModuleFiles.candidates` names (the module
+    and the notebook, or a copy whose name holds the module's stem, such as Colab's
+    `Copia de blocks.ipynb`), then the one with the work in it, by the rule above. The reason
+    says which file and why whenever that was a choice or a guess."""
     from autograder.catalog import CatalogError
-    from autograder.i18n import _
-    from autograder.staging import StagingError, read_candidate
+    from autograder.i18n import _, localize
+    from autograder.staging import SEARCH_DEPTH, StagingError, read_candidate
 
     folder = folder or assignment.folder
-    paths = [folder / name for name in (assignment.module, assignment.notebook) if (folder / name).is_file()]
-    if not paths:
-        raise CatalogError(
-            _(
-                "no {module} or {notebook} in {folder}",
-                module=assignment.module,
-                notebook=assignment.notebook,
-                folder=folder,
-            )
+    files = ModuleFiles.of(assignment)
+    found, zips = folder_files(folder, SEARCH_DEPTH)
+    nothing = CatalogError(
+        _(
+            "no {module} or {notebook} in {folder}",
+            module=assignment.module,
+            notebook=assignment.notebook,
+            folder=folder,
         )
-    if len(paths) == 1:
-        return Chosen(paths[0], "")
-    candidates = []
-    for path in paths:
+    )
+    try:
+        picked = files.candidates(list(found), only=len(zips) != 1)
+    except Unclear as exc:
+        if not exc.several:
+            raise nothing from None
+        raise CatalogError(
+            _("{problem}; or name the file with --file", problem=localize(exc.said(), assignment))
+        ) from None
+    if len(picked) == 1 and picked[0][1] != "only" and "/" not in picked[0][0]:  # nothing weighed or guessed
+        return Chosen(found[picked[0][0]], "")
+    weighed: list[tuple[str, str, Candidate]] = []  # (relative name, how recognised, candidate)
+    for name, how in picked:
+        shown = PurePosixPath(name).name
         try:
-            candidates.append(Candidate(path.name, read_candidate(assignment, path)))
+            candidate = Candidate(shown, read_candidate(assignment, found[name]))
         except StagingError as exc:
-            candidates.append(Candidate(path.name, None, exc.message))
-    choice = choose(assignment, candidates, verb)
-    return Chosen(paths[choice.index], choice.reason, choice.why)
+            candidate = Candidate(shown, None, exc.message)
+        if how != "only" or candidate.source is None or defines_a_task(assignment, candidate.source):
+            weighed.append((name, how, candidate))
+    if not weighed:
+        raise nothing
+    if len({c.name for _n, _h, c in weighed}) < len(weighed):  # two files of one name: their paths
+        weighed = [(n, h, Candidate(n, c.source, c.problem)) for n, h, c in weighed]
+    choice = choose(assignment, [c for _n, _h, c in weighed], verb)
+    name, how, _candidate = weighed[choice.index]
+    # a guess grading makes too (the one Python file or notebook there): said, with the choice;
+    # a file recognised by its name says so itself when it is staged (`staging.stage`)
+    guessed = how_named(name, files.kind(name), how) if how == "only" else ""
+    place = PurePosixPath(name)
+    below = N_("{name} was found in {folder}/.", name=place.name, folder=place.parent.as_posix()) if "/" in name else ""
+    reason = "\n".join(n for n in (guessed, choice.reason, below) if n)
+    compared = tuple(found[n] for n, _h, _c in weighed) if len(weighed) > 1 else ()
+    return Chosen(found[name], reason, choice.why, compared)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,10 +19,10 @@ from pathlib import Path
 
 from autograder import __version__
 from autograder.catalog import Assignment
-from autograder.choosing import working_file
+from autograder.choosing import ModuleFiles, working_file
 from autograder.errors import BlockgradeError
 from autograder.grading import import_notes
-from autograder.i18n import _, localize, speaks_assignment
+from autograder.i18n import N_, _, localize, speaks_assignment
 from autograder.questions import working_answers
 from autograder.sandbox.client import SandboxHost
 from autograder.staging import MANIFEST, StagingError, stage
@@ -64,20 +65,42 @@ def stub_functions(source: str) -> list[str]:
     return found
 
 
+def _command_word(name: str) -> str:
+    """A file name as a shell word: quoted when it holds more than letters, digits and `._+-`
+    (`"Copia de blocks.ipynb"`), in double quotes, which bash, PowerShell and cmd all read."""
+    return name if re.fullmatch(r"[\w.+-]+", name) else f'"{name}"'
+
+
 def _other_file_warning(assignment: Assignment, path: Path) -> list[str]:
-    """A warning when the file packed is not the one with the work in it: the untouched stub
-    `blocks.py` beside a changed `blocks.ipynb`, or the reverse (`choosing`'s rule)."""
-    if path.name not in (assignment.module, assignment.notebook):
+    """A warning when the file packed is not the one with the work in it, as grading would
+    choose between them in its folder (`choosing.working_file`): the untouched stub `blocks.py`
+    beside a changed `blocks.ipynb` (or `Copia de blocks.ipynb`), or the reverse."""
+    files = ModuleFiles.of(assignment)
+    try:
+        # only where another file of the module's name is beside it (a folder such as
+        # Downloads is walked only then)
+        if not any(
+            p.name != path.name and files.is_code(p.name) and (files.exact(p.name) or files.named(p.name))
+            for p in path.parent.iterdir()
+        ):
+            return []
+        work = working_file(assignment, path.parent, verb="would be graded")
+    except (OSError, BlockgradeError):
         return []
-    other = path.with_name(assignment.notebook if path.name == assignment.module else assignment.module)
-    if not other.is_file():
+    if not work.why or path.resolve() not in {p.resolve() for p in work.compared}:
         return []
-    work = working_file(assignment, path.parent, verb="would be graded")
-    if work.path.name == path.name:
+    if work.path.resolve() == path.resolve():
         return []
+    other = work.path.name
     return [
-        f"you are submitting {path.name}, but {other.name} beside it holds more of your work: {work.why}. "
-        f"Submit it instead: blockgrade submit {assignment.id} --file {other.name}"
+        _(
+            "you are submitting {file}, but {other} beside it holds more of your work: {why}. "
+            "Submit it instead: {command}",
+            file=path.name,
+            other=other,
+            why=localize(work.why, assignment),
+            command=f"blockgrade submit {assignment.id} --file {_command_word(other)}",
+        )
     ]
 
 
@@ -93,8 +116,10 @@ def pack(assignment: Assignment, path: Path, output: Path, *, force: bool = Fals
         ast.parse(source, filename=assignment.module)
     except SyntaxError as exc:
         # a notebook's error cites its cell and the line in it, not the module made of its cells
+        # (the place is English, "blocks.ipynb cell 15 (NestMLP),", and localized with the
+        # message, as the check's notes are: `notebooks.CELL_PLACES`)
         where, line = staged.lines.at(exc.lineno, path.name) if staged.lines else (path.name, exc.lineno)
-        problem = _("{file} line {line}: {message}", file=where, line=line, message=exc.msg)
+        problem = localize(N_("{file} line {line}: {message}", file=where, line=line, message=exc.msg), assignment)
         if not force:
             raise SubmitRefused(_("{problem}. Fix it (or submit anyway with --force).", problem=problem)) from None
         warnings.append(problem)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autograder.catalog import course_at
+from autograder.catalog import CatalogError, course_at
 from autograder.choosing import Candidate, ModuleFiles, choose, progress, working_file
 from autograder.cli import main
 from autograder.notebooks import notebook_from_module, notebook_module
@@ -373,3 +373,87 @@ def test_a_module_nested_past_the_parsers_limits_is_weighed_as_nothing_written()
     stub = (REPO / "student_template" / "01-blocks" / "blocks.py").read_text(encoding="utf-8")
     choice = choose(BLOCKS, [Candidate("blocks.py", deep), Candidate("blocks.ipynb", stub)])
     assert choice.index == 0 and "blocks.py" in choice.reason  # unreadable to us, but changed: not the stub
+
+
+# ------------------------------------------------------------------------------ check, submit and grade agree
+
+COLAB_COPY = "Copia de blocks.ipynb"  # what Colab's Spanish "Save a copy" names the notebook
+
+
+def layouts() -> dict[str, dict[str, str]]:
+    """Students' folders, as `check`, `submit` and grading all meet them (relative name -> text)."""
+    untouched = (TEMPLATE / BLOCKS.notebook).read_text(encoding="utf-8")
+    return {
+        "Colab's copy beside the stub": {BLOCKS.module: STUB, COLAB_COPY: solved_notebook()},
+        "a renamed module beside the notebook": {"alice_blocks.py": SOLUTION, BLOCKS.notebook: untouched},
+        "the notebook in a subfolder": {BLOCKS.module: STUB, f"colab/{BLOCKS.notebook}": solved_notebook()},
+        "the only other Python file": {"hw.py": SOLUTION, BLOCKS.notebook: untouched},
+    }
+
+
+@pytest.mark.parametrize("layout", list(layouts()))
+def test_check_and_submit_choose_in_a_folder_as_grading_does(tmp_path, layout):
+    folder = tmp_path / "sub"
+    for name, text in layouts()[layout].items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+    same_times(*(p for p in folder.rglob("*") if p.is_file()))
+    graded = stage(folder, BLOCKS)
+    work = working_file(BLOCKS, folder)
+    assert work.path.relative_to(folder).as_posix() == graded.origin
+    assert set(progress(BLOCKS, graded.submission.source).written) == set(BLOCKS.task_ids)
+    # the choice is said, with the verb of the command; a guess (the only Python file) and a
+    # file found in a subfolder too, as grading says them
+    said = work.reason.splitlines()
+    assert any(line.startswith(f"{work.path.name} was checked, not ") for line in said), said
+    if layout == "the only other Python file":
+        assert said[0] == f"hw.py was graded as {BLOCKS.module}: it is the only Python file there." == graded.notes[0]
+    if layout == "the notebook in a subfolder":
+        assert said[-1] == f"{BLOCKS.notebook} was found in colab/." == graded.notes[-1]
+
+
+def test_several_copies_of_the_notebook_are_refused_by_check_as_by_grading(tmp_path):
+    folder = folder_with(tmp_path, {BLOCKS.module: STUB, COLAB_COPY: solved_notebook(), "blocks (1).ipynb": STUB})
+    with pytest.raises(StagingError) as graded:
+        stage(folder, BLOCKS)
+    with pytest.raises(CatalogError) as checked:
+        working_file(BLOCKS, folder)
+    assert graded.value.status == BAD_ARCHIVE
+    assert str(checked.value) == f"{graded.value.message}; or name the file with --file"
+    assert f"{COLAB_COPY}, blocks (1).ipynb" in str(checked.value)
+
+
+@pytest.fixture
+def colab_student(tmp_path, monkeypatch):
+    """A student's clone whose notebook went through Colab: downloaded back as `Copia de
+    blocks.ipynb` (the original gone), solved, beside the untouched stub."""
+    shutil.copytree(REPO / "student_template", tmp_path / "template")
+    folder = tmp_path / "template" / BLOCKS.slug
+    (folder / BLOCKS.notebook).unlink()
+    (folder / COLAB_COPY).write_text(solved_notebook(), encoding="utf-8")
+    same_times(folder / BLOCKS.module, folder / COLAB_COPY, newer=folder / BLOCKS.module)
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def test_check_and_submit_take_colabs_copy_of_the_notebook_as_grading_does(colab_student):
+    assert stage(colab_student, BLOCKS).origin == COLAB_COPY  # what grading the folder takes
+    checked = invoke("check", "--task", "MLP")
+    assert checked.exit_code == 0, checked.output
+    assert checked.output.splitlines()[0].endswith(f"visible tests on {COLAB_COPY}")
+    said = " ".join(checked.output.split())
+    assert f"{COLAB_COPY} was checked, not {BLOCKS.module}" in said
+    assert f"{COLAB_COPY} was graded as {BLOCKS.notebook} (its name says it is that file)" in said
+    packed = invoke("submit", "blocks", "-o", colab_student / "work.zip")
+    assert packed.exit_code == 0, packed.output
+    with zipfile.ZipFile(colab_student / "work.zip") as z:
+        assert COLAB_COPY in z.namelist() and BLOCKS.module not in z.namelist()
+    assert f"{COLAB_COPY} is packed, not {BLOCKS.module}" in " ".join(packed.output.split())
+    assert "still raising NotImplementedError" not in packed.output
+    # the zip uploaded is graded as the notebook
+    assert stage(colab_student / "work.zip", BLOCKS).origin == f"work.zip:{COLAB_COPY}"
+    stub = invoke("submit", "blocks", "--file", BLOCKS.module, "-o", colab_student / "stub.zip")
+    assert stub.exit_code == 0, stub.output
+    warning = " ".join(stub.output.split())
+    assert f"you are submitting {BLOCKS.module}, but {COLAB_COPY} beside it holds more of your work" in warning
+    assert f'blockgrade submit blocks --file "{COLAB_COPY}"' in warning

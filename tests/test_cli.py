@@ -179,3 +179,92 @@ def test_the_installed_command(tmp_path):
         [command, "grade", "--assignment", "nope", "--out", tmp_path, REPO], capture_output=True, text=True, cwd=REPO
     )
     assert bad.returncode == 2 and "no assignment 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def catalog_msgids(*modules) -> set:
+    """The messages Babel extracts from `modules` for the catalogs (as `blockgrade i18n update` does)."""
+    from babel.messages.extract import extract_from_file
+
+    from autograder.i18n_tools import KEYWORDS
+
+    return {
+        message
+        for module in modules
+        for _line, message, _comments, _context in extract_from_file("python", module.__file__, keywords=KEYWORDS)
+    }
+
+
+def test_what_stops_a_student_is_a_catalog_message(student, tmp_path, monkeypatch):
+    """Each message a Spanish or Chinese student meets here is in the catalogs (shown through
+    them, in the student's language once translated), never an English f-string."""
+    from autograder import catalog, packing
+
+    ids = catalog_msgids(catalog, packing)
+    course = catalog.course_at(student.parent)
+    tasks = ", ".join(course.get("blocks").task_ids)
+    no_task = "{assignment}: no task {task!r} (tasks: {tasks})"
+    unknown = invoke("check", "blocks", "--task", "MLPX")
+    assert unknown.exit_code == 2 and no_task in ids
+    assert no_task.format(assignment="blocks", task="MLPX", tasks=tasks) in unknown.output
+    no_assignment = "no assignment {key!r} here (known: {known})"
+    named = invoke("check", "bloques")
+    assert named.exit_code == 2 and no_assignment in ids
+    known = ", ".join(a.id for a in catalog.find_course(student, prefer_student=True).assignments)
+    assert no_assignment.format(key="bloques", known=known) in named.output
+    nowhere_id = (
+        "no assignments found in {folder} or above: run this inside the kit's repository, "
+        "the student template, or one of its assignment folders"
+    )
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    nowhere = invoke("check")
+    assert nowhere.exit_code == 2 and nowhere_id in ids
+    assert nowhere_id.format(folder=tmp_path / "elsewhere") in " ".join(nowhere.output.split())
+    # the stub submitted beside a notebook with the work in it
+    monkeypatch.chdir(student)
+    (student / "blocks.ipynb").unlink()
+    from autograder.notebooks import notebook_from_module
+
+    source = catalog.course_at(REPO).get("blocks")
+    solved = notebook_from_module(source, (source.solution_dir / source.module).read_text(encoding="utf-8"))
+    (student / "blocks (1).ipynb").write_text(solved, encoding="utf-8")
+    warned = invoke("submit", "blocks", "--file", "blocks.py", "-o", student / "stub.zip")
+    other_id = (
+        "you are submitting {file}, but {other} beside it holds more of your work: {why}. Submit it instead: {command}"
+    )
+    assert warned.exit_code == 0 and other_id in ids
+    said = " ".join(warned.output.split())
+    assert "you are submitting blocks.py, but blocks (1).ipynb beside it holds more of your work: " in said
+    assert 'Submit it instead: blockgrade submit blocks --file "blocks (1).ipynb"' in said
+
+
+def test_submit_cites_a_notebooks_cell_in_the_students_language(student):
+    """A syntax error in a notebook is refused citing its cell as the check does, in the
+    student's language: `blocks.ipynb, celda 5 (MLP), línea 15`, not `cell 5 (MLP),, línea`."""
+    from autograder import i18n
+    from autograder.catalog import course_at
+    from autograder.notebooks import CELL_PLACES
+    from autograder.packing import SubmitRefused, pack
+
+    notebook = json.loads((student / "blocks.ipynb").read_text(encoding="utf-8"))
+    number = next(
+        i for i, c in enumerate(notebook["cells"], 1) if c["metadata"].get("nbgrader", {}).get("grade_id") == "MLP"
+    )
+    cell = notebook["cells"][number - 1]
+    cell["source"] = "class MLP(nn.Module):\n    def forward(self, X)\n        return X\n"
+    (student / "blocks.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    refused = {}
+    for language in ("es", "zh"):
+        result = invoke("submit", "blocks", "--lang", language, "--file", "blocks.ipynb", "-o", student / "x.zip")
+        assert result.exit_code == 2 and not (student / "x.zip").exists(), result.output
+        refused[language] = result.output
+    assignment = course_at(student.parent).get("blocks")
+    for language, output in refused.items():
+        with i18n.using(language):
+            place = i18n._(CELL_PLACES[0], file="blocks.ipynb", number=number, name="MLP")
+            line = i18n._("{file} line {line}: {message}", file=place, line=2, message="expected ':'")
+        assert line in output, (language, output)
+        assert " cell " not in output and ",," not in output, output
+    with pytest.raises(SubmitRefused) as english:
+        pack(assignment, student / "blocks.ipynb", student / "x.zip")
+    assert f"blocks.ipynb cell {number} (MLP), line 2: expected ':'" in str(english.value)
