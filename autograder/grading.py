@@ -58,23 +58,27 @@ def import_notes(run: SandboxRun, module: str, lines: LineMap | None = None) -> 
     def at(line):  # "blocks.py", 37 or, for a notebook's line, "blocks.ipynb cell 4 (MLP),", 9
         return lines.at(line, module) if lines is not None and isinstance(line, int) else (module, line)
 
+    def block(note):  # the block left out and its error's line, for a notebook in the error's cell
+        first, last, line = note["first_line"], note["last_line"], note["line"]
+        if lines is not None and all(isinstance(n, int) for n in (first, last, line)):
+            return lines.block(first, last, line, module)
+        return module, first, last, line
+
     if info.get("failed"):
         return [N_("{module} could not be loaded: {message}.", module=module, message=info.get("message"))]
     notes = []
     for note in info.get("notes", []):
         if note["kind"] == "syntax":
+            place, first, last, line = block(note)
             if note.get("defines"):
                 left_out = N_(
                     "lines {first}–{last} were left out, so `{name}` is not defined",
-                    first=at(note["first_line"])[1],
-                    last=at(note["last_line"])[1],
+                    first=first,
+                    last=last,
                     name=note["defines"],
                 )
             else:
-                left_out = N_(
-                    "lines {first}–{last} were left out", first=at(note["first_line"])[1], last=at(note["last_line"])[1]
-                )
-            place, line = at(note["line"])
+                left_out = N_("lines {first}–{last} were left out", first=first, last=last)
             notes.append(
                 N_(
                     "{module} line {line}: {message}; {left_out}.",

@@ -904,12 +904,15 @@ class _Explainer:
 
 
 def _why_missing(name: str, module: str, notes: list[dict]) -> str:
-    """`name` is not defined in `module`, and why (one sentence each, for the catalogs)."""
+    """`name` is not defined in `module`, and why (one sentence each, for the catalogs). Each
+    begins as `notebooks.NOT_DEFINED_START` says, and the syntax error's is `NOT_DEFINED_SYNTAX`:
+    in a notebook's feedback `LineMap.rewrite` names the notebook and cites the cell's lines."""
+    from autograder.notebooks import NOT_DEFINED_SYNTAX
+
     for note in notes:
         if note.get("defines") == name and note.get("kind") == "syntax":
             return N_(
-                "`{name}` is not defined in {module}: its definition (lines {first}–{last}) has a syntax error "
-                "at line {line} ({message}), so it was left out.",
+                NOT_DEFINED_SYNTAX,
                 name=name,
                 module=module,
                 first=note["first_line"],

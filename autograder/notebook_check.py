@@ -18,7 +18,7 @@ from pathlib import Path
 
 from autograder import i18n
 from autograder.catalog import Assignment, CatalogError, find_course
-from autograder.i18n import _
+from autograder.i18n import N_, _
 from autograder.notebooks import ModuleBuilder, NotebookModule, first_line, helper_definitions, strip_magics
 
 
@@ -92,13 +92,24 @@ def module_from_history(
             builder.add("", code, start=1, cell=f"Cell In[{number}]")
     notes = []
     if helpers:
-        cells = ", ".join(f"In[{n}]" for n in sorted({others[d.cell] for d in helpers}))
-        names = ", ".join(sorted({name for d in helpers for name in d.names}))
-        notes.append(
-            f"cells you ran ({cells}) define {names}, which your task cells use: those definitions are checked "
-            "too, as grading takes them from the cells you added (the rest of those cells is not)."
+        numbers = sorted({others[d.cell] for d in helpers})
+        fields = dict(
+            cells=", ".join(f"In[{n}]" for n in numbers), names=", ".join(sorted({n for d in helpers for n in d.names}))
         )
-    return NotebookModule(builder.source(), notes, builder.line_map())
+        if len(numbers) > 1:  # English kept, translated where the table shows it (`checking.render`)
+            note = N_(
+                "cells you ran ({cells}) define {names}, which your task cells use: those definitions are checked "
+                "too, as grading takes them from the cells you added (the rest of those cells is not).",
+                **fields,
+            )
+        else:
+            note = N_(
+                "a cell you ran ({cells}) defines {names}, which your task cells use: those definitions are checked "
+                "too, as grading takes them from the cells you added (the rest of that cell is not).",
+                **fields,
+            )
+        notes.append(note)
+    return NotebookModule(builder.source(), notes, builder.line_map(assignment.notebook))
 
 
 def find_assignment(key: str | None, task: str | None, start: Path | None = None) -> Assignment:

@@ -6,7 +6,9 @@ cell a student added, only what the graded code needs runs: the definitions (a h
 constant, an import) that the graded cells use, and any definition of a task's name, each
 where its cell stands (`helper_definitions`; the notebook check takes the same). A notebook
 without nbgrader metadata (a student's own) contributes all its code cells. IPython magics
-and shell lines (`%...`, `!...`) are dropped, since a module cannot run them. The module
+and shell lines (`%...`, `!...`) are dropped, since a module cannot run them; a cell under a
+cell magic that runs it as the notebook's Python (`%%time`, `%%capture`) keeps its code, and
+one under any other (`%%bash`, `%%timeit`) is left out, with a note naming it. The module
 keeps a map of where each line came from (`LineMap`), so that an error names the notebook's
 cell and its line, never a line of the made-up module.
 """
@@ -57,13 +59,45 @@ def is_module_cell(cell, graded_notebook: bool) -> bool:
     return bool(meta.get("locked")) and not meta.get("grade") and not grade_id.startswith(CHECK_PREFIX)
 
 
+# Cell magics that run the cell's code as Python in the notebook's own namespace, so that the
+# names it defines exist after it runs (IPython's `%%time`, `%%capture`, `%%prun`): the code is
+# kept. Any other (`%%timeit`, which runs it in a namespace of its own, `%%bash`, `%%script`,
+# `%%writefile`, `%%html`, ...) leaves no Python name behind: the cell is dropped.
+PYTHON_CELL_MAGICS = frozenset({"time", "capture", "prun"})
+
+
+def _cell_magics(lines: list[str]) -> tuple[int, str | None]:
+    """How many leading lines of a cell are blank or a cell magic that runs the rest as Python
+    (`%%capture` then `%%time`: each runs what follows it as a cell), and the cell magic that
+    keeps the rest from running as the notebook's Python (`%%bash`), if one does."""
+    start = 0
+    while start < len(lines):
+        line = lines[start].strip()
+        if line.startswith("%%"):
+            magic = line.split()[0]
+            if magic[2:] not in PYTHON_CELL_MAGICS:
+                return start, magic[:40]
+        elif line:
+            break
+        start += 1
+    return start, None
+
+
+def cell_magic(source: str) -> str | None:
+    """The cell magic (`%%bash`) that keeps a cell's code from running as the notebook's own
+    Python, so that it is not graded; None when its code runs as Python."""
+    return _cell_magics(source.splitlines())[1]
+
+
 def strip_magics(source: str) -> tuple[str, int]:
-    """The cell without IPython-only lines (kept as blank lines); and how many were dropped."""
+    """The cell without IPython-only lines (kept as blank lines); and how many were dropped.
+    A cell whose cell magic does not run it as the notebook's Python (`cell_magic`) is dropped whole."""
     lines = source.splitlines()
-    if lines and lines[0].lstrip().startswith("%%"):
+    start, dropping = _cell_magics(lines)
+    if dropping is not None:
         return "", len(lines)
-    kept, dropped = [], 0
-    for line in lines:
+    kept, dropped = [""] * start, sum(1 for line in lines[:start] if line.strip())
+    for line in lines[start:]:
         if line.lstrip().startswith(("%", "!")):
             kept.append("")
             dropped += 1
@@ -107,10 +141,15 @@ CELL_PLACES = (
 )
 
 
-def _label(number: int, cell: dict) -> str:
+def _name(cell: dict) -> str:
+    """A solution cell's name (its nbgrader grade_id, the task's or the name's), "" for another cell."""
     grade_id = _nbgrader(cell).get("grade_id")
     named = isinstance(grade_id, str) and grade_id and not grade_id.startswith(("given-", "imports"))
-    return f"cell {number}" + (f" ({grade_id[:60]})" if named else "")
+    return grade_id[:60] if named else ""
+
+
+def _label(number: int, cell: dict) -> str:
+    return f"cell {number}" + (f" ({_name(cell)})" if _name(cell) else "")
 
 
 @dataclass
@@ -138,7 +177,11 @@ def notebook_module(data: dict, filename: str = "notebook.ipynb", task_names: tu
             continue
         text, n = strip_magics(_text(cell))
         if is_module_cell(cell, graded):
-            dropped += n
+            magic = cell_magic(_text(cell))
+            if magic is not None:  # the cell is left out whole: say which, and why
+                notes.append(_cell_magic_note(number, cell, magic))
+            else:
+                dropped += n
             chosen.append((number, cell, text))
         elif graded and not _nbgrader(cell):  # a cell the student added
             added.append((number, text))
@@ -166,7 +209,24 @@ def notebook_module(data: dict, filename: str = "notebook.ipynb", task_names: tu
                             cell=f"cell {number}")
     if dropped:
         notes.append(N_("{dropped} IPython magic or shell line(s) of the notebook were left out.", dropped=dropped))
-    return NotebookModule(builder.source(), notes, builder.line_map())
+    return NotebookModule(builder.source(), notes, builder.line_map(filename))
+
+
+def _cell_magic_note(number: int, cell: dict, magic: str) -> str:
+    if _name(cell):
+        return N_(
+            "cell {number:d} ({name}) starts with {magic}, which does not run its code as the notebook's "
+            "Python: the cell was not graded.",
+            number=number,
+            name=_name(cell),
+            magic=magic,
+        )
+    return N_(
+        "cell {number:d} starts with {magic}, which does not run its code as the notebook's Python: "
+        "the cell was not graded.",
+        number=number,
+        magic=magic,
+    )
 
 
 def _added_notes(added: list[tuple[int, str]], extra: list["Definition"], task_names) -> list[str]:
@@ -332,21 +392,75 @@ class ModuleBuilder:
     def source(self) -> str:
         return "\n".join(self.lines) + "\n" if self.lines else ""
 
-    def line_map(self) -> "LineMap":
-        return LineMap(self.spans)
+    def line_map(self, name: str = "") -> "LineMap":
+        return LineMap(self.spans, name)
+
+
+# A task's name that loading the module left out for a syntax error, as the judge says it
+# (`judge_runner._why_missing`, in the judging process, which knows the module's lines only) and
+# as a notebook's map (`LineMap.rewrite`) cites it: the notebook, the cell, the cell's lines.
+NOT_DEFINED_SYNTAX = N_(
+    "`{name}` is not defined in {module}: its definition (lines {first}–{last}) has a syntax error "
+    "at line {line} ({message}), so it was left out."
+)
+NOT_DEFINED_SYNTAX_IN_CELL = N_(
+    "`{name}` is not defined in {module}: its definition ({place} lines {first}–{last}) has a syntax error "
+    "at line {line} ({message}), so it was left out."
+)
+# how each of the judge's sentences on a name left out begins (`judge_runner._why_missing`)
+NOT_DEFINED_START = "`{name}` is not defined in {module}"
+
+
+def _format_regex(message: str) -> str:
+    """A regular expression matching what `message.format(...)` makes: each field a named group
+    (one line's worth; `first`, `last` and `line` a number)."""
+    import string
+
+    regex = []
+    for literal, field, _spec, _conversion in string.Formatter().parse(message):
+        regex.append(re.escape(literal))
+        if field is not None:
+            regex.append(f"(?P<{field}>[0-9]+)" if field in ("first", "last", "line") else f"(?P<{field}>[^\\n]+?)")
+    return "".join(regex)
 
 
 class LineMap:
-    """Says, for a line of a made-up module, which cell (or file) and line it is."""
+    """Says, for a line of a made-up module, which cell (or file) and line it is; `name` is the
+    file the student wrote (the notebook), which a sentence naming the module names instead."""
 
-    def __init__(self, spans: list[Span]) -> None:
+    def __init__(self, spans: list[Span], name: str = "") -> None:
         self.spans = list(spans)
+        self.name = name
 
     def locate(self, line: int) -> tuple[Span, int] | None:
         for span in self.spans:
             if span.first <= line <= span.last:
                 return span, span.start + line - span.first
         return None
+
+    def _holding(self, line: int) -> Span | None:
+        """The span holding module line `line`, else the last one before it (a line between two
+        cells: a cell's header, a blanked magic), else the first one."""
+        before = [s for s in self.spans if s.first <= line]
+        return before[-1] if before else (self.spans[0] if self.spans else None)
+
+    def block(self, first: int, last: int, line: int, module: str, file: bool = True) -> tuple[str, int, int, int]:
+        """Where module lines `first`..`last` (a definition), with an error at `line`, are: the
+        cell (or file) holding `line`, as `at` names it, and the block's and the error's lines in
+        it, the block cut to that cell's lines (the module's block can run on past the cell's
+        end, over the next cell's header and blanked magics). `file=False`: the cell without
+        its file's name ("cell 4 (MLP),"), for a sentence that names the notebook."""
+        span = self._holding(line)
+        if span is None:
+            return module, first, last, line
+        line = min(max(line, span.first), span.last)
+        first, last = max(first, span.first), min(last, span.last)
+        if first > last:
+            first = last = line
+        where, at = self.at(line, module)
+        if not file and span.cell:
+            where = f"{span.cell},"
+        return where, span.start + first - span.first, span.start + last - span.first, at
 
     def at(self, line: int, module: str) -> tuple[str, int]:
         """Where module line `line` is, as the file (or cell) and its line: ("blocks.ipynb cell
@@ -379,7 +493,35 @@ class LineMap:
                 return f"{span.cell}, line {at}"
             return f'File "{span.file or module}", line {at}'
 
-        return re.sub(rf'File "{re.escape(module)}", line (\d+)', where, text)
+        text = re.sub(rf'File "{re.escape(module)}", line (\d+)', where, text)
+        return self._not_defined(text, module)
+
+    def _not_defined(self, text: str, module: str) -> str:
+        """The judge's sentence on a name left out (it starts `text`: `NOT_DEFINED_START`) naming
+        the notebook, not the module, and citing its definition's cell and lines in that cell."""
+        if not self.name or not text.startswith("`"):
+            return text
+        syntax = re.match(_format_regex(NOT_DEFINED_SYNTAX) + r"(?=\n|\Z)", text)
+        if syntax is not None and syntax["module"] == module:
+            place, first, last, line = self.block(
+                int(syntax["first"]), int(syntax["last"]), int(syntax["line"]), module, file=False
+            )
+            cited = N_(
+                NOT_DEFINED_SYNTAX_IN_CELL,
+                name=syntax["name"],
+                module=self.name,
+                place=place,
+                first=first,
+                last=last,
+                line=line,
+                message=syntax["message"],
+            )
+            return cited + text[syntax.end() :]
+        named = _format_regex(NOT_DEFINED_START.replace("{module}", "")) + re.escape(module)
+        start = re.match(named + r"(?![\w.])", text)
+        if start is None:
+            return text
+        return text[: start.end() - len(module)] + self.name + text[start.end() :]
 
 
 def first_line(node: ast.stmt) -> int:

@@ -257,20 +257,16 @@ def _is_renamed_notebook(assignment: Assignment, name: str) -> bool:
 
 
 def _from_folder(folder: Path, assignment: Assignment, found: _Found) -> None:
+    from autograder.choosing import folder_files
+
     candidates: dict[str, list[Path]] = {ANSWERS_FILE: [], assignment.notebook: []}
     renamed: list[Path] = []
-    zips: list[Path] = []
-    root_depth = len(folder.parts)
-    for here, dirs, files in os.walk(folder, followlinks=False):
-        depth = len(Path(here).parts) - root_depth
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__MACOSX", "__pycache__")) and depth < SEARCH_DEPTH)
-        for name in sorted(files):
-            if name in candidates:
-                candidates[name].append(Path(here) / name)
-            elif _is_renamed_notebook(assignment, name):
-                renamed.append(Path(here) / name)
-            elif name.lower().endswith(".zip") and depth == 0:
-                zips.append(Path(here) / name)
+    listed, zips = folder_files(folder, SEARCH_DEPTH)  # the folder as staging lists it
+    for path in listed.values():
+        if path.name in candidates:
+            candidates[path.name].append(path)
+        elif _is_renamed_notebook(assignment, path.name):
+            renamed.append(path)
     if not candidates[assignment.notebook]:
         candidates[assignment.notebook] = renamed
     for name, paths in candidates.items():

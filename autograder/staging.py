@@ -226,7 +226,7 @@ def _choose(
     keep = [
         i
         for i, (s, (_, how, *_)) in enumerate(zip(staged, found))
-        if how != "only" or isinstance(s, StagingError) or task_names & choosing.defined_names(s.submission.source)
+        if how != "only" or isinstance(s, StagingError) or choosing.defines_a_task(assignment, s.submission.source)
     ]
     if len(keep) < len(found):
         if not keep:
@@ -272,6 +272,22 @@ def _choose(
     return chosen
 
 
+def _too_large(name: str, kind: str, cap: int) -> StagingError:
+    """A file over its size cap; for a notebook, that its outputs count, and how to clear them."""
+    if kind.endswith(".ipynb"):
+        return StagingError(
+            BAD_ARCHIVE,
+            N_(
+                "{name} is larger than {limit} MB: a notebook's outputs count too (a large tensor or image it "
+                "printed). Clear them (in Jupyter: Edit > Clear Outputs of All Cells; in Colab: Edit > Clear all "
+                "outputs), save the notebook and submit it again.",
+                name=name,
+                limit=cap // 2**20,
+            ),
+        )
+    return StagingError(BAD_ARCHIVE, N_("{name} is larger than {limit} MB", name=name, limit=cap // 2**20))
+
+
 def _read_capped(path: Path, kind: str | None = None) -> bytes:
     cap = MAX_NOTEBOOK_BYTES if (kind or path.name).endswith(".ipynb") else MAX_SOURCE_BYTES
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
@@ -285,7 +301,7 @@ def _read_capped(path: Path, kind: str | None = None) -> bytes:
     with os.fdopen(fd, "rb") as f:
         data = f.read(cap + 1)
     if len(data) > cap:
-        raise StagingError(BAD_ARCHIVE, N_("{name} is larger than {limit} MB", name=path.name, limit=cap // 2**20))
+        raise _too_large(path.name, kind or path.name, cap)
     return data
 
 
@@ -295,20 +311,7 @@ def _unclear(exc: Unclear, where: str | None) -> StagingError:
 
 
 def _stage_folder(folder: Path, assignment: Assignment, files: ModuleFiles) -> Staged:
-    found: dict[str, Path] = {}  # relative name -> path
-    zips: list[Path] = []
-    root_depth = len(folder.parts)
-    for here, dirs, names in os.walk(folder, followlinks=False):
-        here_path = Path(here)
-        depth = len(here_path.parts) - root_depth
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__MACOSX", "__pycache__")) and depth < SEARCH_DEPTH)
-        for name in sorted(names):
-            if name.startswith("._"):
-                continue
-            path = here_path / name
-            found[path.relative_to(folder).as_posix()] = path
-            if name.lower().endswith(".zip") and depth == 0:
-                zips.append(path)
+    found, zips = choosing.folder_files(folder, SEARCH_DEPTH)  # (what check and submit list too)
     try:
         picked = files.candidates(list(found), only=len(zips) != 1)
     except Unclear as exc:
@@ -437,9 +440,7 @@ def _stage_zip(
                 info = members[name]
                 cap = MAX_NOTEBOOK_BYTES if kind.endswith(".ipynb") else MAX_SOURCE_BYTES
                 if info.file_size > cap:
-                    raise StagingError(
-                        BAD_ARCHIVE, N_("{name} is larger than {limit} MB", name=name, limit=cap // 2**20)
-                    )
+                    raise _too_large(name, kind, cap)
                 try:
                     with archive.open(info) as f:
                         return f.read(cap + 1)

@@ -307,3 +307,16 @@ def test_errors_cite_the_notebooks_cell_and_line(tmp_path):
     ran = next(c for c in cells if c.source == broken).execution_count
     check = outputs_text(next(c for c in cells if grade_id(c) == "check-MLP"))
     assert f"Cell In[{ran}], line {line}, in squash" in check, check
+
+
+def test_a_check_run_before_the_setup_cell_says_to_run_it(tmp_path):
+    """The kernel started where the course is not (Colab's /content, a Downloads folder) and
+    the first cell not run: the check cell says what to do, not "run this inside the kit"."""
+    notebook = nbformat.read(TEMPLATE / BLOCKS.notebook, as_version=4)
+    check = next(c for c in notebook.cells if grade_id(c) == "check-MLP")
+    notebook.cells = [nbformat.v4.new_code_cell("import os\nos.environ.pop('BLOCKGRADE_ROOT', None)"), check]
+    (tmp_path / "Downloads").mkdir()
+    cells = run_notebook(notebook, tmp_path / "Downloads")
+    said = " ".join(outputs_text(cells[1]).split())
+    assert f"no assignments found in {tmp_path / 'Downloads'} or above" in said, said
+    assert "run the notebook's first cell (the blockgrade setup cell)" in said and "kit's repository" not in said
