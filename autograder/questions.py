@@ -194,7 +194,9 @@ def _cell_source(cell: dict) -> str:
 
 def notebook_answers(data, assignment: Assignment) -> dict[str, str]:
     """Each question's text in a notebook: its answer cell (nbgrader `grade_id` = the question
-    id); in a notebook without that metadata, a markdown cell headed by the question's id."""
+    id) and any markdown cell the student added below its prompt or its answer cell (an answer
+    typed in a new cell under the question, the answer cell left as it was); in a notebook
+    without that metadata, a markdown cell headed by the question's id."""
     from autograder.notebooks import NotebookError, _cells, _nbgrader
 
     try:
@@ -203,11 +205,21 @@ def notebook_answers(data, assignment: Assignment) -> dict[str, str]:
         return {}
     ids = set(assignment.question_ids)
     found: dict[str, str] = {}
+    added: dict[str, list[str]] = {}  # markdown cells the student added under a question
+    question = None  # the question whose prompt or answer cell came last
     for cell in cells:
         grade_id = _nbgrader(cell).get("grade_id")
-        if isinstance(grade_id, str) and grade_id in ids and cell.get("cell_type") == "markdown":
+        if not isinstance(grade_id, str):  # a cell the student added: an answer typed there counts
+            if question is not None and cell.get("cell_type") == "markdown":
+                added.setdefault(question, []).append(_cell_source(cell))
+            continue
+        question = grade_id if grade_id in ids else grade_id.removeprefix(PROMPT_PREFIX)
+        question = question if question in ids else None
+        if grade_id in ids and cell.get("cell_type") == "markdown":
             found[grade_id] = _clean_answer(_cell_source(cell))
     if found:
+        for q, texts in added.items():
+            found[q] = _clean_answer("\n\n".join([found.get(q, ""), *texts]).strip())
         return found
     markdown = "\n\n".join(_cell_source(c) for c in cells if c.get("cell_type") == "markdown")
     return parse_answers_md(markdown, assignment)

@@ -148,6 +148,23 @@ def test_the_notebook_has_a_manually_graded_answer_cell_per_question():
         assert notebook_answers(notebook, a) == {q: "" for q in a.question_ids}  # nothing answered yet
 
 
+def test_an_answer_typed_in_a_cell_the_student_added_under_the_question_is_read():
+    """A student who adds a markdown cell under a question (below its prompt, or below its
+    answer cell) and answers there has answered: the manual grader sees that text."""
+    a = COURSE.get("blocks")
+    notebook = nbformat.read(REPO / "student_template" / a.slug / a.notebook, as_version=4)
+    first, second, third = a.question_ids
+    at = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(notebook.cells)}
+    notebook.cells[at[second]].source = "They are registered."  # answered in its cell, and more below
+    notebook.cells.insert(at[second] + 1, nbformat.v4.new_markdown_cell("And they move with .to()."))
+    notebook.cells.insert(at[f"prompt-{first}"] + 1, nbformat.v4.new_markdown_cell("A list hides them."))
+    notebook.cells.insert(at[f"prompt-{first}"] + 2, nbformat.v4.new_code_cell("x = 1  # not an answer"))
+    answers = notebook_answers(json.loads(nbformat.writes(notebook)), a)
+    assert answers[first] == "A list hides them."
+    assert answers[second] == "They are registered.\n\nAnd they move with .to()."
+    assert answers[third] == ""
+
+
 def answered(text: str, **answers: str) -> str:
     """The template's answers.md with answers written under some headings."""
     for qid, answer in answers.items():
