@@ -23,7 +23,10 @@ Two kinds of text, one catalog format (gettext `.po`, keyed by the English text)
   values are localized in turn (a stub's "X is not implemented yet" inside "Your code raised
   ..."), else line by line; the marks the grader writes inside text it does not own (`MARKERS`:
   a redacted line of the hidden tests, the note of a text cut short) are translated wherever
-  they stand. An assignment's own catalogs (`assignments/NN-id/locale/<lang>.po`,
+  they stand. A text takes at most `STEPS` (and `STEPS_PER_CHAR` a character) steps of reading
+  (`_match` reads a catalog entry in time about linear in the text, where a backtracking regex
+  took copies ** fields); one that would take more, made to stall the grader, is shown as it is.
+  An assignment's own catalogs (`assignments/NN-id/locale/<lang>.po`,
   compiled to `.mo` beside it: its title, task summaries, hints, test titles, docstrings and
   judge messages, made by `blockgrade i18n update`) join the engine's there. Reading a
   compiled catalog takes the standard library only; Babel is the instructor's tool.
@@ -40,6 +43,7 @@ import heapq
 import os
 import re
 import string
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -60,6 +64,12 @@ MAX_DEPTH = 4  # how deep captured values are localized in turn
 MAX_SPLITS = 8
 _START_CHARS = 2  # how many of a pattern's first characters index it (Localizer._starting)
 MAX_REMEMBERED = 4096  # texts a Localizer keeps the translation of (a class's titles and messages)
+# The work a text's localizing may take, in steps (`_Steps`): a reading of the text or of a part
+# of it, a catalog message tried against one, a place where a field could end. Honest feedback
+# takes a few hundred; past this, the text is shown as it is (English) instead of stalling the
+# grader on a student's crafted exception message
+STEPS = 20_000
+STEPS_PER_CHAR = 40
 
 _active: str | None = None
 
@@ -235,19 +245,26 @@ def _numeric(field: str) -> bool:
     return bool(spec) and spec[-1] in "bdoxXeEfFgGn%"
 
 
+# What a msgid is made of, for `_match`: (kind, literal text or group number)
+_LITERAL = "literal"  # its text, as it is
+_LINE = "line"  # a field: some characters of one line
+_REST = "rest"  # the last field: some characters, lines included (a traceback, hints)
+_NUMERIC = "number"  # a field formatted as a number (`_NUMBER`)
+_SAME = "same"  # a field met before: the same characters again
+
+
 @dataclass(frozen=True)
 class _Pattern:
     msgid: str
     msgstr: str
-    source: str  # its regular expression, compiled when a text first gets this far (`regex`)
+    elements: tuple[tuple[str, str | int], ...]  # its literals and fields, in order (`_match`)
+    # for each element (and the end): the groups taken before it that a `_SAME` from it on repeats
+    needs: tuple[tuple[int, ...], ...]
+    groups: int  # its distinct fields
     fields: tuple[str, ...]
     literals: tuple[str, ...]
     weight: int  # characters of literal text: the more, the more specific
     start: str  # the literal text before the first field ("" when a field comes first): every match begins with it
-
-    @functools.cached_property
-    def regex(self) -> re.Pattern:
-        return re.compile(self.source, re.DOTALL)
 
 
 def _pattern(msgid: str, msgstr: str) -> _Pattern | None:
@@ -262,20 +279,146 @@ def _pattern(msgid: str, msgstr: str) -> _Pattern | None:
     if not fields or weight < 4:  # "{what}: {problem}"-like msgids would match anything
         return None
     # a field stays on its line, but the last one, which may take the rest (a traceback, hints);
-    # a field formatted as a number (`{n:d}`, `{x:.4g}`, `{p:.1%}`) matches a number only
+    # a field formatted as a number (`{n:d}`, `{x:.4g}`, `{p:.1%}`) matches a number only; a
+    # field written twice matches the same characters twice
     last = max(i for i, (_literal, field) in enumerate(parts) if field is not None)
-    regex, groups = ["\\A"], {}
+    elements: list[tuple[str, str | int]] = []
+    groups: dict[str, int] = {}
     for index, (literal, field) in enumerate(parts):
-        regex.append(re.escape(literal))
+        if literal:
+            elements.append((_LITERAL, literal))
         if field is not None:
             if field in groups:
-                regex.append(f"(?P={groups[field]})")
+                elements.append((_SAME, groups[field]))
             else:
-                value = _NUMBER if _numeric(field) else ".+?" if index == last else "[^\\n]+?"
-                groups[field] = f"g{len(groups)}"
-                regex.append(f"(?P<{groups[field]}>{value})")
-    regex.append("\\Z")
-    return _Pattern(msgid, msgstr, "".join(regex), fields, literals, weight, parts[0][0])
+                groups[field] = len(groups)
+                kind = _NUMERIC if _numeric(field) else _REST if index == last else _LINE
+                elements.append((kind, groups[field]))
+    defined = {group: i for i, (kind, group) in enumerate(elements) if kind not in (_LITERAL, _SAME)}
+    needs = tuple(
+        tuple(sorted({g for kind, g in elements[i:] if kind == _SAME and defined[g] < i}))
+        for i in range(len(elements) + 1)
+    )
+    return _Pattern(msgid, msgstr, tuple(elements), needs, len(groups), fields, literals, weight, parts[0][0])
+
+
+class _OutOfSteps(Exception):
+    """The text being localized has taken all its steps (`Localizer.__call__` shows it as it is)."""
+
+
+class _Steps:
+    """What is left of the steps a text's localizing may take (`STEPS`)."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def take(self, n: int = 1) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise _OutOfSteps
+
+
+_RUN = re.compile("[0-9.,_]*")  # a number's characters after its first digit
+_DIGITS = re.compile("[0-9]*")
+
+
+def _number_ends(text: str, at: int):
+    """Where a number (`_NUMBER`) that begins at `at` may end, in the order a regular expression
+    tries them: its optional parts (sign, exponent, %) and its run of digits the longest first."""
+    if text.startswith(("+", "-"), at):
+        at += 1  # without the sign, nothing that begins with one is a number
+    if text.startswith(("inf", "nan"), at):
+        yield at + 3
+        return
+    if not text.startswith(tuple("0123456789"), at):
+        return
+    for run in range(_RUN.match(text, at + 1).end(), at, -1):
+        if text.startswith("e", run):  # the exponent, if it has a digit, before none
+            digits = run + 1 + text.startswith(("+", "-"), run + 1)
+            for end in range(_DIGITS.match(text, digits).end(), digits, -1):
+                if text.startswith("%", end):
+                    yield end + 1
+                yield end
+        if text.startswith("%", run):
+            yield run + 1
+        yield run
+
+
+def _match(p: _Pattern, text: str, steps: _Steps) -> tuple[str, ...] | None:
+    """The values of `p`'s distinct fields in `text`, in order, or None when `text` is not one of
+    its messages; the same reading as the regular expression of its literals and fields would
+    give (a field a lazy group, `[^\\n]+?` or `.+?` for the last one, a number's a greedy
+    `_NUMBER`, a field written twice a backreference, between `\\A` and `\\Z`).
+
+    Unlike a backtracking regex engine it remembers where a reading of the rest led nowhere (a
+    place, and what the fields the rest repeats hold), and which places where a field could end
+    did, so that a text of many copies of a message's literals costs about as many steps as it
+    has copies, not copies ** fields (a student's exception message may be such a text)."""
+    n, elements, needs = len(text), p.elements, p.needs
+    spans = [(0, 0)] * p.groups
+    failed: set[tuple] = set()  # (element, place, values it repeats) where the rest does not match
+    dead: dict[tuple, dict[int, int]] = {}  # a field's ends tried in vain: end -> where the next one may be
+
+    def value(group: int) -> str:
+        return text[spans[group][0] : spans[group][1]]
+
+    def rest(i: int, at: int) -> bool:
+        steps.take()
+        if i == len(elements):
+            return at == n
+        key = (i, at, *map(value, needs[i]))
+        if key in failed:
+            return False
+        kind, arg = elements[i]
+        if kind == _LITERAL or kind == _SAME:
+            literal = arg if kind == _LITERAL else value(arg)
+            found = text.startswith(literal, at) and rest(i + 1, at + len(literal))
+        elif kind == _NUMERIC:
+            found = False
+            for end in _number_ends(text, at):
+                steps.take()
+                spans[arg] = (at, end)
+                if rest(i + 1, end):
+                    found = True
+                    break
+        else:
+            found = field(i, at, arg, kind, key)
+        if not found:
+            failed.add(key)
+        return found
+
+    def field(i: int, at: int, group: int, kind: str, key: tuple) -> bool:
+        """A lazy field: its ends tried from the nearest, each where the next literal stands."""
+        newline = text.find("\n", at)
+        limit = n if kind == _REST or newline < 0 else newline  # its last possible end
+        after = elements[i + 1] if i + 1 < len(elements) else None
+        if after is None or (after[0] == _LITERAL and i + 2 == len(elements)):  # the end of the text is next
+            end = n - (len(after[1]) if after else 0)
+            spans[group] = (at, end)
+            return at < end <= limit and rest(i + 1, end)
+        literal = after[1] if after[0] == _LITERAL else ""  # "": a field is next, any end may do
+        # the ends tried in vain hold for every start if the rest does not repeat this field
+        skip = dead.setdefault(key[:1] + key[2:] + ((at,) if group in needs[i + 1] else ()), {})
+        passed, end = [], at + 1
+        while True:
+            steps.take()
+            end = text.find(literal, end)
+            if end < 0 or end > limit:
+                break
+            if end in skip:  # tried in vain, and the ends after it up to skip[end]
+                passed.append(end)
+                end = skip[end]
+                continue
+            spans[group] = (at, end)
+            if rest(i + 1, end):
+                return True
+            passed.append(end)
+            end += 1
+        for tried in passed:  # all in vain up to the end this search stopped at
+            skip[tried] = n + 1 if end < 0 else end
+        return False
+
+    return tuple(map(value, range(p.groups))) if rest(0, 0) else None
 
 
 def _marked(marker: str, msgstr: str, match: re.Match) -> str:
@@ -310,6 +453,7 @@ class Localizer:
         # text -> its translation: a class's feedback and report repeat the same titles and
         # messages, and reading one against every pattern of the catalogs costs milliseconds
         self._translated: dict[str, str] = {}
+        self._local = threading.local()  # .steps: what is left to the text being localized (`_Steps`)
         self.markers = []
         for marker in MARKERS:
             if entries.get(marker):
@@ -320,7 +464,11 @@ class Localizer:
         known = self._translated.get(text) if depth == MAX_DEPTH else None
         if known is not None:
             return known
-        translated = self._scored(text, depth)[0]
+        self._local.steps = _Steps(STEPS + STEPS_PER_CHAR * len(text))
+        try:
+            translated = self._scored(text, depth)[0]
+        except _OutOfSteps:  # a text made to take the grader's time: shown as it is
+            translated = text
         for regex, marker, msgstr in self.markers:
             if marker.split("{")[0] in translated:
                 translated = regex.sub(functools.partial(_marked, marker, msgstr), translated)
@@ -355,18 +503,21 @@ class Localizer:
         # start or the end of the outer one. Ties go to the reading whose last field, which may
         # take the rest of the text, takes the least, then to the longer message.
         best: tuple[tuple[int, int], str] | None = None
+        steps = self._local.steps
+        steps.take()
         candidates = heapq.merge(self._starting.get(text[:_START_CHARS], ()), self._anywhere)
         for _rank, p in candidates:
             if not text.startswith(p.start) or not all(literal in text for literal in p.literals):
                 continue
-            match = p.regex.match(text)
+            steps.take()
+            match = _match(p, text, steps)
             if match is None:
                 continue
             values, covered = {}, p.weight
-            for i, field in enumerate(dict.fromkeys(p.fields)):
-                values[field], more = self._scored(match.group(f"g{i}"), depth - 1)
+            for field, found in zip(dict.fromkeys(p.fields), match):
+                values[field], more = self._scored(found, depth - 1)
                 covered += more
-            score = (covered, -len(match.group(match.lastindex or 0)))
+            score = (covered, -len(match[-1]))
             try:
                 result = "".join(literal + (values[f] if f is not None else "") for literal, f in _parts(p.msgstr))
             except KeyError:  # a translation naming a field its English text lacks: keep English

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
+from hypothesis import event, given
+from hypothesis import strategies as st
 
 from autograder import i18n
 from autograder.catalog import CatalogError, course_at
@@ -791,3 +793,110 @@ def test_a_tie_between_two_readings_goes_to_the_catalogs_earlier_message(first):
     expected = entries[0][1].replace("{x}", "a").replace("{y}", "b")  # the earlier one's, filled
     assert localizer("a and b") == expected
     assert localizer("a and b") == expected
+
+
+# ------------------------------------------------------------------------------ crafted text
+
+# a student's exception message made of copies of a catalog message's literals, that no field
+# reading ends well: a backtracking regex tried copies ** fields readings of it (minutes at an
+# exception message's 1,500 characters, hours at a field's 4,000)
+CRAFTED = {m: "Graded by hand: " + "a / b. Autograded part: c / d. In all: e / " * m + "x" for m in (34, 93)}
+
+
+def test_a_crafted_exception_message_is_localized_quickly_and_left_as_written():
+    """The crafted message, as the student's code raised it and as a note, in Spanish and in
+    Chinese: localizing it ends (in a process of its own: a stalled one is killed) and reads as
+    an honest message would, the message the student wrote left as it is."""
+    assert len(CRAFTED[34]) <= 1500 and len(CRAFTED[93]) >= 4000
+    texts = [frame + message for message in CRAFTED.values() for frame in ("", "MLP() raised ValueError: ")]
+    code = (
+        "import json, sys\nfrom pathlib import Path\n"
+        "from autograder import i18n\nfrom autograder.catalog import course_at\n"
+        f"blocks = course_at(Path({str(REPO)!r})).get('blocks')\ntexts = json.loads(sys.stdin.read())\n"
+        "print(json.dumps({lang: [i18n.localize(t, blocks, lang) for t in texts] for lang in ('es', 'zh')}))\n"
+    )
+    # what it takes is about the start of a Python process and a tenth of a second; the
+    # regex engine took minutes, then hours
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(texts), capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    for language in TRANSLATED:
+        for text, localized in zip(texts, shown[language]):
+            message = text.removeprefix("MLP() raised ValueError: ")
+            expected = message if message == text else translated(
+                language, "{what} raised {type}: {message}", what="MLP()", type="ValueError", message=message)
+            assert localized == expected
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_localizing_a_text_takes_steps_in_proportion_to_it_and_never_more_than_its_budget(language):
+    """Each reading of a text, each message tried and each place a field could end is a step:
+    the crafted message takes a few per character (well inside its budget, so it is read
+    whole); a text no reading of which is cheap (a message whose fields come back, matched
+    against copies of its literals) takes its budget and no more, and is shown as it is."""
+    localizer = i18n.localizer(BLOCKS, language)
+    for message in CRAFTED.values():
+        text = "Your code raised ValueError: " + message
+        budget = i18n.STEPS + i18n.STEPS_PER_CHAR * len(text)
+        localized = localizer(text)
+        taken = budget - localizer._local.steps.left
+        assert 0 < taken <= 5 * len(text)
+        raised = translated(language, "Your code raised {type}: {message}", type="ValueError", message=message)
+        assert localized == raised
+
+    # its fields come back: where a reading leads depends on what they hold, not on the place only
+    msgid = "Net({a}, {b}) holds {c}: expected ({b}, {a}, {a})"
+    localizer = i18n.Localizer({msgid: "Red({a}, {b}) tiene {c}: se esperaba ({b}, {a}, {a})"})
+    assert localizer("Net(4, 2) holds w: expected (2, 4, 4)") == "Red(4, 2) tiene w: se esperaba (2, 4, 4)"
+    copies = "".join(literal + "1" for literal, _field in i18n._parts(msgid)[1:])
+    for count in (32, 100):
+        hostile = "Net(1" + copies * count
+        assert localizer(hostile) == hostile
+        assert localizer._local.steps.left == -1  # it stopped at the step past its budget
+
+
+def reference_regex(msgid: str) -> re.Pattern:
+    """The regular expression a catalog message was matched with before `i18n._match`, by
+    Python's backtracking engine: a field a lazy group of one line's characters (the last one
+    of any), a number's field `i18n._NUMBER`, a field written again a backreference."""
+    parts = i18n._parts(msgid)
+    last = max(i for i, (_literal, field) in enumerate(parts) if field is not None)
+    regex, groups = ["\\A"], {}
+    for index, (literal, field) in enumerate(parts):
+        regex.append(re.escape(literal))
+        if field in groups:
+            regex.append(f"(?P={groups[field]})")
+        elif field is not None:
+            value = i18n._NUMBER if i18n._numeric(field) else ".+?" if index == last else "[^\\n]+?"
+            groups[field] = f"g{len(groups)}"
+            regex.append(f"(?P<{groups[field]}>{value})")
+    return re.compile("".join(regex) + "\\Z", re.DOTALL)
+
+
+# the catalogs' messages, and shapes they do not have (yet): fields side by side, a number
+# followed by what a number may hold, fields that come back, a field on each line
+CATALOGS = st.sampled_from(
+    sorted({p.msgid for a in (None, BLOCKS, COURSE.get("layers")) for p in i18n.localizer(a, "es").patterns})
+)
+SHAPES = ["{a}{b} and {c}.", "{x:g}.{y} left", "v={x:.2f}%{y:d} ok", "({n}, {n}) x {m}{n}", "{a}\n{b} line {c:d}",
+          "{p:.1%} of {q:d} are: {r}", "{a} is {b}, so {b} too", "{a} and {b} or {a} not {b}", "{x:d}{y:d} out of {z}"]
+PIECES = ["a", "1", "1.5", "-2e-3", "+7", "1e5%", "12,3_4", "inf", "nan", "e", "%", "x y", "\n", ".", ": ", " / "]
+
+
+@pytest.mark.parametrize("shape", [None, *SHAPES])
+@given(data=st.data())
+def test_a_message_is_read_as_the_backtracking_regex_read_it(shape, data):
+    """`i18n._match` reads a text as Python's regex engine read it with the message's regular
+    expression (the same fields, or no match), on texts made of its literals and of numbers."""
+    msgid = shape or data.draw(CATALOGS)
+    pattern = i18n._pattern(msgid, msgid)
+    pieces = st.sampled_from([*pattern.literals, *PIECES])
+    values = {field: data.draw(st.lists(pieces, min_size=1, max_size=3).map("".join)) for field in pattern.fields}
+    text = "".join(literal + (values[field] if field else "") for literal, field in i18n._parts(msgid))
+    for _ in range(data.draw(st.integers(0, 3))):  # a piece put in anywhere: mostly no message any more
+        at = data.draw(st.integers(0, len(text)))
+        text = text[:at] + data.draw(pieces) + text[at:]
+    expected = reference_regex(msgid).match(text)
+    event("a message" if expected else "no message")
+    assert i18n._match(pattern, text, i18n._Steps(10**6)) == (expected.groups() if expected else None)
