@@ -15,6 +15,7 @@ import collections
 import contextlib
 import copy
 import difflib
+import functools
 import hashlib
 import json
 import os
@@ -23,7 +24,6 @@ import types
 from dataclasses import dataclass, field
 
 import pytest
-import torch
 
 from autograder import contract, limited
 from autograder.catalog import Assignment, CatalogError, Limits
@@ -32,7 +32,6 @@ from autograder.i18n import N_, REDACTED
 from autograder.probing import ProbeSpec, build_given, load_probe_modules, suite_imports
 from autograder.sandbox.client import ProbeOutcome, SandboxRun
 from autograder.sandbox.protocol import ProbeStatus
-from autograder.wire import MetaTensor, Opaque
 
 # pytest's own plugins that judging does not need; each costs time on every submission.
 _UNUSED_PLUGINS = (
@@ -257,36 +256,51 @@ except NameError:  # Python 3.10
     _GROUPS = ()
 
 
-_UNCHANGING = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device, MetaTensor, Opaque)
+@functools.cache
+def _copied_as_is() -> tuple[tuple[type, ...], type]:
+    """The types `fresh_copy` shares rather than copies, and torch's tensor type. Imported here,
+    not with this module: the batch's process imports it before it starts the sandbox's zygote,
+    and importing torch first would make the two imports follow one another."""
+    import torch
+
+    from autograder.wire import MetaTensor, Opaque
+
+    unchanging = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device, MetaTensor, Opaque)
+    return unchanging, torch.Tensor
 
 
-def fresh_copy(value, memo: dict | None = None):
+def fresh_copy(value):
     """`copy.deepcopy(value)`, some five times faster on what judges get (decoded probe data,
     a `given` builder's tensors): a plain tensor is cloned, containers are rebuilt and values
     that cannot change are shared. A tensor seen twice is copied once, as deepcopy keeps it; a
     tensor that takes part in autograd, a subclass, and anything else go to deepcopy itself."""
-    memo = {} if memo is None else memo
-    kind = type(value)
-    if kind in _UNCHANGING:
-        return value
-    if id(value) in memo:
-        return memo[id(value)]
-    if kind is torch.Tensor and not value.requires_grad and value.grad_fn is None and value.grad is None:
-        copied = value.clone()
-    elif kind is list:
-        copied = memo[id(value)] = []  # (before its items: a list that holds itself)
-        copied.extend(fresh_copy(item, memo) for item in value)
-        return copied
-    elif kind is tuple:
-        copied = tuple(fresh_copy(item, memo) for item in value)
-    elif kind is dict:
-        copied = memo[id(value)] = {}
-        copied.update((fresh_copy(k, memo), fresh_copy(v, memo)) for k, v in value.items())
-        return copied
-    else:
-        return copy.deepcopy(value, memo)
-    memo[id(value)] = copied
-    return copied
+    unchanging, tensor = _copied_as_is()
+    memo: dict = {}
+
+    def copied(value):
+        kind = type(value)
+        if kind in unchanging:
+            return value
+        if id(value) in memo:
+            return memo[id(value)]
+        if kind is tensor and not value.requires_grad and value.grad_fn is None and value.grad is None:
+            result = value.clone()
+        elif kind is list:
+            result = memo[id(value)] = []  # (before its items: a list that holds itself)
+            result.extend(copied(item) for item in value)
+            return result
+        elif kind is tuple:
+            result = tuple(copied(item) for item in value)
+        elif kind is dict:
+            result = memo[id(value)] = {}
+            result.update((copied(k), copied(v)) for k, v in value.items())
+            return result
+        else:
+            return copy.deepcopy(value, memo)
+        memo[id(value)] = result
+        return result
+
+    return copied(value)
 
 
 def _forget_other_judges(judge_files) -> None:

@@ -944,3 +944,16 @@ def test_a_picture_of_a_suite_holding_a_huge_structure_gives_up_within_its_budge
     small = _Budget()
     _shape([[1, 2]] * 100, _SHAPE_DEPTH, frozenset(), small)
     assert small.left == _PICTURE_VALUES - 301
+
+
+def test_the_cli_starts_without_torch():
+    """A batch starts the sandbox's zygote (which imports torch) before its own process imports
+    torch to collect the judges, so that the two imports run side by side: importing the CLI
+    and the grading path must not import torch already (one module importing it at its top made
+    them follow one another: a batch of 20 took 1.5 s longer)."""
+    import subprocess
+    import sys
+
+    code = "import sys, autograder.cli, autograder.grading, autograder.judge_runner; print('torch' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == "False"
