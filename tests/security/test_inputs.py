@@ -26,7 +26,7 @@ from autograder.catalog import course_at
 from autograder.grading import grade_batch
 from autograder.inputs import InputError, expand, parse_metadata
 
-from .conftest import LIMITS, REPO, honest_partial
+from .conftest import LIMITS, REPO, honest_partial, skip_unless_the_sandbox_starts
 
 COURSE = course_at(REPO)
 BLOCKS = COURSE.get("blocks")
@@ -256,14 +256,7 @@ def modes() -> list[str]:
 @pytest.fixture(scope="module", params=modes())
 def batch(request, tmp_path_factory):
     mode = request.param
-    if mode == "user":
-        from autograder.sandbox.client import SandboxHost
-
-        with SandboxHost([], sandbox="user") as probe_host:
-            try:
-                probe_host.ready()
-            except Exception as exc:
-                pytest.skip(f"user namespaces are not available here: {exc}")
+    skip_unless_the_sandbox_starts(mode)
     root = tmp_path_factory.mktemp(f"inputs-{mode}")
     subs = root / "subs"
     subs.mkdir()

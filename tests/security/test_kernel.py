@@ -25,7 +25,7 @@ from autograder.sandbox.client import SandboxHost, Submission
 from autograder.sandbox.host import SPARES
 
 from .attacks import HONEST as HONEST_POINTS
-from .conftest import HONEST, REPO, honest_partial, ready_host
+from .conftest import HONEST, REPO, honest_partial, ready_host, skip_unless_the_sandbox_starts
 from .kernel_attacks import kernel_attacks
 from .test_red_team import running_with
 
@@ -57,12 +57,7 @@ CGROUPS = _cgroups_here()
 @pytest.fixture(scope="module", params=["root", "user"] if IS_ROOT else ["user"])
 def kernel_batch(request, tmp_path_factory):
     mode = request.param
-    if mode == "user":
-        with SandboxHost([], sandbox="user") as probe_host:
-            try:
-                probe_host.ready()
-            except Exception as exc:
-                pytest.skip(f"user namespaces are not available here: {exc}")
+    skip_unless_the_sandbox_starts(mode)
     course = course_at(REPO)
     a = course.get("blocks")
     root = tmp_path_factory.mktemp(f"kernel-{mode}")

@@ -17,7 +17,7 @@ import pytest
 
 from autograder.integrity import scan
 
-from .conftest import LIMITS, REPO, honest_partial
+from .conftest import LIMITS, REPO, honest_partial, skip_unless_the_sandbox_starts
 
 HONEST_POINTS = 3  # honest_partial: MLP solved, everything else the template's stubs
 
@@ -115,14 +115,7 @@ def batch(request, course, tmp_path_factory):
     from autograder.grading import grade_batch
 
     mode = request.param
-    if mode == "user":
-        from autograder.sandbox.client import SandboxHost
-
-        with SandboxHost([], sandbox="user") as host:
-            try:
-                host.ready()
-            except Exception as exc:
-                pytest.skip(f"user namespaces are not available here: {exc}")
+    skip_unless_the_sandbox_starts(mode)
     a = course.get("blocks")
     root = tmp_path_factory.mktemp(f"red-team-2-{mode}")
     subs = root / "subs"

@@ -14,7 +14,7 @@ import pytest
 
 from autograder.grading import grade_batch
 
-from .conftest import REPO, honest_partial
+from .conftest import REPO, honest_partial, skip_unless_the_sandbox_starts
 
 FORGER = """
 class MySequential(nn.Module):
@@ -52,14 +52,7 @@ def modes() -> list[str]:
 @pytest.mark.parametrize("after", sorted(AFTERS))
 @pytest.mark.parametrize("mode", modes())
 def test_a_forged_result_is_voided_and_flagged(course, tmp_path, mode, after):
-    if mode == "user":
-        from autograder.sandbox.client import SandboxHost
-
-        with SandboxHost([], sandbox="user") as host:
-            try:
-                host.ready()
-            except Exception as exc:
-                pytest.skip(f"user namespaces are not available here: {exc}")
+    skip_unless_the_sandbox_starts(mode)
     a = course.get("blocks")
     subs = tmp_path / "subs"
     (subs / "honest").mkdir(parents=True)
@@ -131,14 +124,7 @@ _desync()
 @pytest.mark.parametrize("raw", [False, True], ids=["nested time", "nested frame"])
 @pytest.mark.parametrize("mode", modes())
 def test_a_reply_the_grader_cannot_read_costs_no_later_submission_its_grade(course, tmp_path, mode, raw):
-    if mode == "user":
-        from autograder.sandbox.client import SandboxHost
-
-        with SandboxHost([], sandbox="user") as host:
-            try:
-                host.ready()
-            except Exception as exc:
-                pytest.skip(f"user namespaces are not available here: {exc}")
+    skip_unless_the_sandbox_starts(mode)
     a = course.get("blocks")
     subs = tmp_path / "subs"
     solution = (a.solution_dir / a.module).read_text()
