@@ -167,15 +167,18 @@ def check(assignment: str | None, tasks: tuple[str, ...], file: Path | None, ver
     course = _course(root, prefer_student=True)
     chosen = _assignment_here(course, assignment)
     if file is not None and len(chosen) != 1:
-        raise CatalogError("--file needs one assignment: name it, e.g. `blockgrade check blocks --file my.py`")
+        raise CatalogError(
+            i18n._(
+                "--file needs one assignment: name it, e.g. `blockgrade check {example} --file my.py`",
+                example=course.assignments[0].id if course.assignments else "blocks",
+            )
+        )
     for a in chosen:
         for t in tasks:
             a.task(t)
     # The sandbox host (a fresh interpreter importing torch) starts before this process imports
     # the grader (pytest and the rest): the two overlap instead of following one another.
-    first_host = (
-        SandboxHost(chosen[0].probe_files("visible"), memory_mb=chosen[0].limits.memory_mb) if chosen else None
-    )
+    first_host = SandboxHost(chosen[0].probe_files("visible"), memory_mb=chosen[0].limits.memory_mb) if chosen else None
     try:
         from autograder.checking import render, run_check
         from autograder.choosing import working_file
