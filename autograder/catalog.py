@@ -548,6 +548,14 @@ def course_at(root: Path) -> Course | None:
     return None
 
 
+def _in_notebook_kernel() -> bool:
+    """Whether this runs in a notebook's kernel (IPython's kernel shell, Jupyter's and Colab's),
+    not merely in a process that imported it."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and any(c.__name__ == "ZMQInteractiveShell" for c in type(shell).__mro__)
+
+
 def find_course(start: Path | None = None, *, prefer_student: bool = False) -> Course:
     """The nearest course at or above `start` (default: the current directory).
 
@@ -564,7 +572,7 @@ def find_course(start: Path | None = None, *, prefer_student: bool = False) -> C
             if template is not None:
                 return template
         return course
-    if "ipykernel" in sys.modules:  # a notebook's kernel (Jupyter, Colab): its setup cell was not run
+    if _in_notebook_kernel():  # (Jupyter, Colab): the notebook's setup cell was not run
         message = _(
             "no assignments found in {folder} or above: run the notebook's first cell (the blockgrade "
             "setup cell), which moves the kernel to the assignment's folder, then run this cell again",
