@@ -345,7 +345,8 @@ class ModuleFiles:
 
     def candidates(self, paths: list[str], only: bool = True) -> list[tuple[str, str]]:
         """The files of a submission (relative paths, `/`-separated) that may be the module,
-        at most one per kind (the module first), each with how it was recognised: "exact"
+        one per kind (the module first) and, beside a file of the exact name, one copy of it
+        whose name holds the module's stem (last), each with how it was recognised: "exact"
         (its own name), "named" (the pattern, or the module's stem in its name), or, when
         `only`, "only" (the one Python file, or notebook, there: staging keeps it if it
         defines a task's name). The shallowest wins; two at one depth are ambiguous. Raises
@@ -359,7 +360,7 @@ class ModuleFiles:
             and not self.helper(PurePosixPath(p).name)
             and (self.named(PurePosixPath(p).name) or self.foreign(PurePosixPath(p).name) is None)
         ]
-        found = []
+        found, copies = [], []
         for kind in (self.module, self.notebook):
             mine = [p for p in by_depth if self.kind(p) == kind and self.is_code(PurePosixPath(p).name)]
             for how, test in (("exact", self.exact), ("named", self.named)):
@@ -371,13 +372,25 @@ class ModuleFiles:
                     problem = "copies" if how == "exact" else "lookalikes"
                     raise Unclear(problem, several=True, kind=kind, files=listing(same))
                 found.append((matching[0], how))
+                if how == "exact":
+                    # one copy whose name holds the module's (`Copia de blocks.ipynb`, what Colab
+                    # saves) beside the file itself is weighed against it: the work may be there
+                    beside = [
+                        p
+                        for p in mine
+                        if p.count("/") <= matching[0].count("/")
+                        and not self.exact(PurePosixPath(p).name)
+                        and self.named(PurePosixPath(p).name)
+                    ]
+                    if len(beside) == 1:
+                        copies.append((beside[0], "named"))
                 break
             else:
                 rest = [p for p in code if self.kind(p) == kind]
                 if only and not self.pattern and len(rest) == 1:
                     found.append((rest[0], "only"))
         if found:
-            return found
+            return found + copies  # (the files themselves first: among equals, they are taken)
         if self.pattern:
             raise Unclear("no match", pattern=self.pattern, holding=holding(paths))
         problem = "no module, several" if len(code) > 1 else "no module"

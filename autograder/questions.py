@@ -268,6 +268,25 @@ def _is_renamed_notebook(assignment: Assignment, name: str) -> bool:
     return name.lower().endswith(".ipynb") and not name.startswith("._") and ModuleFiles.of(assignment).named(name)
 
 
+def _answering(readings, assignment: Assignment) -> tuple[str, str] | None:
+    """Of the notebooks that may hold the answers ((origin, text): the assignment's own first,
+    then its renamed copies, each the shallowest first), the first that answers a question, else
+    the first: the template's untouched `blocks.ipynb` beside the `Copia de blocks.ipynb` a student
+    worked in (Colab's copy) has no answers, the copy has them, and staging grades its code."""
+    first = None
+    for origin, content in readings:
+        if content is None:  # (larger than a notebook may be)
+            continue
+        first = first or (origin, content)
+        try:
+            answered = any(notebook_answers(json.loads(content), assignment).values())
+        except (ValueError, RecursionError):
+            answered = False
+        if answered:
+            return origin, content
+    return first
+
+
 def _from_folder(folder: Path, assignment: Assignment, found: _Found) -> None:
     from autograder.choosing import folder_files
 
@@ -279,21 +298,19 @@ def _from_folder(folder: Path, assignment: Assignment, found: _Found) -> None:
             candidates[path.name].append(path)
         elif _is_renamed_notebook(assignment, path.name):
             renamed.append(path)
-    if not candidates[assignment.notebook]:
-        candidates[assignment.notebook] = renamed
-    for name, paths in candidates.items():
-        if not paths:
-            continue
-        chosen = min(paths, key=lambda p: (len(p.parts), str(p)))
-        if chosen.is_symlink() or not stat.S_ISREG(os.lstat(chosen).st_mode):
-            continue
-        is_answers = name == ANSWERS_FILE
-        content = _read_file(chosen, MAX_ANSWERS_BYTES if is_answers else MAX_NOTEBOOK_BYTES)
-        origin = str(chosen.relative_to(folder))
-        if is_answers:
-            found.answers_md, found.answers_origin = content, origin
-        else:
-            found.notebook, found.notebook_origin = content, origin
+    def shallowest(paths: list[Path]) -> list[Path]:
+        return sorted(paths, key=lambda p: (len(p.parts), str(p)))
+
+    def regular(path: Path) -> bool:
+        return not path.is_symlink() and stat.S_ISREG(os.lstat(path).st_mode)
+
+    answers = shallowest(candidates[ANSWERS_FILE])[:1]
+    if answers and regular(answers[0]):
+        found.answers_md = _read_file(answers[0], MAX_ANSWERS_BYTES)
+        found.answers_origin = str(answers[0].relative_to(folder))
+    notebooks = [p for p in shallowest(candidates[assignment.notebook]) + shallowest(renamed) if regular(p)]
+    readings = ((str(p.relative_to(folder)), _read_file(p, MAX_NOTEBOOK_BYTES)) for p in notebooks)
+    found.notebook_origin, found.notebook = _answering(readings, assignment) or ("", None)
     if found.answers_md is None and found.notebook is None and len(zips) == 1:
         _from_zip(zips[0], None, assignment, found)
 
@@ -311,19 +328,22 @@ def _from_zip(path: Path, member: str | None, assignment: Assignment, found: _Fo
             members = zip_files(infos, member)
         except StagingError:
             return  # staging refuses the archive, and says why
-        for kind, cap in ((ANSWERS_FILE, MAX_ANSWERS_BYTES), (assignment.notebook, MAX_NOTEBOOK_BYTES)):
-            named = sorted((n for n in members if PurePosixPath(n).name == kind), key=lambda n: (n.count("/"), n))
-            if not named and kind == assignment.notebook:
-                renamed = (n for n in members if _is_renamed_notebook(assignment, PurePosixPath(n).name))
-                named = sorted(renamed, key=lambda n: (n.count("/"), n))
-            if not named or members[named[0]].file_size > cap:
-                continue
-            with archive.open(members[named[0]]) as f:
-                content = _decode(f.read(cap + 1)[:cap])
-            if kind == ANSWERS_FILE:
-                found.answers_md, found.answers_origin = content, named[0]
-            else:
-                found.notebook, found.notebook_origin = content, named[0]
+        def shallowest(names) -> list[str]:
+            return sorted(names, key=lambda n: (n.count("/"), n))
+
+        def read(name: str, cap: int) -> str:
+            with archive.open(members[name]) as f:
+                return _decode(f.read(cap + 1)[:cap])
+
+        answers = shallowest(n for n in members if PurePosixPath(n).name == ANSWERS_FILE)[:1]
+        if answers and members[answers[0]].file_size <= MAX_ANSWERS_BYTES:
+            found.answers_md, found.answers_origin = read(answers[0], MAX_ANSWERS_BYTES), answers[0]
+        notebooks = shallowest(n for n in members if PurePosixPath(n).name == assignment.notebook)
+        notebooks += shallowest(n for n in members if _is_renamed_notebook(assignment, PurePosixPath(n).name))
+        readings = (
+            (n, read(n, MAX_NOTEBOOK_BYTES)) for n in notebooks if members[n].file_size <= MAX_NOTEBOOK_BYTES
+        )
+        found.notebook_origin, found.notebook = _answering(readings, assignment) or ("", None)
 
 
 def collect(assignment: Assignment, path: Path, member: str | None = None) -> list[Answer]:

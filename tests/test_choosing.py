@@ -385,6 +385,11 @@ def layouts() -> dict[str, dict[str, str]]:
     untouched = (TEMPLATE / BLOCKS.notebook).read_text(encoding="utf-8")
     return {
         "Colab's copy beside the stub": {BLOCKS.module: STUB, COLAB_COPY: solved_notebook()},
+        "Colab's copy beside the untouched notebook": {
+            BLOCKS.module: STUB,
+            BLOCKS.notebook: untouched,
+            COLAB_COPY: solved_notebook(),
+        },
         "a renamed module beside the notebook": {"alice_blocks.py": SOLUTION, BLOCKS.notebook: untouched},
         "the notebook in a subfolder": {BLOCKS.module: STUB, f"colab/{BLOCKS.notebook}": solved_notebook()},
         "the only other Python file": {"hw.py": SOLUTION, BLOCKS.notebook: untouched},
@@ -410,6 +415,29 @@ def test_check_and_submit_choose_in_a_folder_as_grading_does(tmp_path, layout):
         assert said[0] == f"hw.py was graded as {BLOCKS.module}: it is the only Python file there." == graded.notes[0]
     if layout == "the notebook in a subfolder":
         assert said[-1] == f"{BLOCKS.notebook} was found in colab/." == graded.notes[-1]
+
+
+def test_the_answers_come_from_colabs_copy_beside_the_untouched_notebook(tmp_path):
+    """The copy a student worked in, beside the template's untouched notebook, is graded (its
+    code weighed against the original's) and its written answers are read, not the original's
+    empty answer cells; the original with the work in it still wins over an untouched copy."""
+    from autograder.questions import collect
+
+    solved = json.loads(solved_notebook())
+    question = BLOCKS.question_ids[0]
+    cell = next(c for c in solved["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == question)
+    cell["source"] = "A plain list registers nothing."
+    untouched = (TEMPLATE / BLOCKS.notebook).read_text(encoding="utf-8")
+    for case, (original, copy) in enumerate(((untouched, json.dumps(solved)), (json.dumps(solved), untouched))):
+        (tmp_path / str(case)).mkdir()
+        folder = folder_with(tmp_path / str(case), {BLOCKS.notebook: original, COLAB_COPY: copy})
+        graded = stage(folder, BLOCKS)
+        worked = BLOCKS.notebook if original != untouched else COLAB_COPY
+        assert graded.origin == worked and set(progress(BLOCKS, graded.submission.source).written) == set(
+            BLOCKS.task_ids
+        )
+        answers = {a.question: a for a in collect(BLOCKS, folder)}
+        assert (answers[question].text, answers[question].origin) == ("A plain list registers nothing.", worked)
 
 
 def test_several_copies_of_the_notebook_are_refused_by_check_as_by_grading(tmp_path):
