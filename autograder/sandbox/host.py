@@ -469,8 +469,8 @@ class Supervisor:
                         break
                 if ended_by or phase == "finished" or eof:
                     break
-        except (frames.DataError, ValueError, KeyError, IndexError, TypeError):
-            ended_by = "protocol"
+        except (frames.DataError, ValueError, KeyError, IndexError, TypeError, ArithmeticError, RecursionError):
+            ended_by = "protocol"  # what a child sent broke a check: its own doing, never the grader's
         finally:
             selector.close()
 

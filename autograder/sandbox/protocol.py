@@ -72,9 +72,11 @@ def received_count(value) -> int:
 
 def received_seconds(value) -> float | None:
     """A probe's run time as reported: a finite, non-negative number, else None."""
-    if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+    if type(value) is int:
+        value = float(value) if 0 <= value < 2**53 else -1.0  # (a huge int does not convert)
+    if type(value) is not float or not math.isfinite(value) or value < 0:
         return None
-    return float(value)
+    return value
 
 
 def received_error(error) -> dict | None:

@@ -102,9 +102,11 @@ def _desync():
     if frame is None:
         return
     channel = frame.f_locals["channel"]
-    if RAW:  # a frame of JSON deeper than any parser's stack
+    if RAW == "frame":  # a frame of JSON deeper than any parser's stack
         channel._write(frames.pack_frame(b"[" * 100_000))
         return
+    def huge(self, job, text, blob, seconds):  # a time no float holds
+        self._event("done", {"job": job, "ok": False, "seconds": 10**400, "error": {"type": "E"}})
 
     def result(self, job, text, blob, seconds):
         depth = min(900 + 5 * job, 975)  # (past the host's own limit it would refuse the event)
@@ -114,14 +116,14 @@ def _desync():
         self._seq += 1
         self._write(frames.pack_frame(event.encode()) + frames.pack_frame(text) + frames.pack_frame(blob))
 
-    type(channel).result = result
+    type(channel).result = huge if RAW == "huge" else result
 
 
 _desync()
 """
 
 
-@pytest.mark.parametrize("raw", [False, True], ids=["nested time", "nested frame"])
+@pytest.mark.parametrize("raw", ["", "frame", "huge"], ids=["nested time", "nested frame", "huge time"])
 @pytest.mark.parametrize("mode", modes())
 def test_a_reply_the_grader_cannot_read_costs_no_later_submission_its_grade(course, tmp_path, mode, raw):
     skip_unless_the_sandbox_starts(mode)
@@ -129,7 +131,7 @@ def test_a_reply_the_grader_cannot_read_costs_no_later_submission_its_grade(cour
     subs = tmp_path / "subs"
     solution = (a.solution_dir / a.module).read_text()
     for name, source in [
-        ("a-attacker", solution + DESYNC.replace("RAW", str(raw))),
+        ("a-attacker", solution + DESYNC.replace("RAW", repr(raw))),
         ("b-honest", solution),
         ("c-partial", honest_partial(a)),
         ("d-honest", solution),
