@@ -358,16 +358,19 @@ def zip_files(infos: list[zipfile.ZipInfo], member: str | None = None) -> dict[s
     twice under one name (a zip may hold both, and which one a tool unpacks differs: staging,
     the written answers and the instructor must all see the same one)."""
     members: dict[str, zipfile.ZipInfo] = {}
+    seen: set[str] = set()  # each name as a file system would unpack it: `./a`, `a//b`, case folded
     for info in infos:
         name = check_member(info)[len(member or "") :]
         parts = PurePosixPath(name).parts
         if info.is_dir() or not parts or parts[0] == "__MACOSX" or parts[-1].startswith("._"):
             continue
-        if name in members:
+        unpacked = "/".join(parts).casefold()
+        if unpacked in seen:
             raise StagingError(
                 BAD_ARCHIVE,
                 N_("the zip holds two files named {name}; zip your folder again and submit that zip", name=name),
             )
+        seen.add(unpacked)
         members[name] = info
     return members
 

@@ -349,3 +349,9 @@ def test_a_zip_holding_one_name_twice_is_refused_whatever_reads_it(tmp_path, blo
         stage(path, blocks)
     assert refused.value.status == BAD_ARCHIVE and "two files named s/blocks.py" in refused.value.message
     assert all(not answer.text for answer in collect(blocks, path))  # nothing read from it either
+    # the same file as unzip writes it, under names that differ only in spelling or case
+    for first, second in (("blocks.py", "./blocks.py"), ("a/blocks.py", "a//blocks.py"), ("blocks.py", "Blocks.py")):
+        path = make_zip(tmp_path / "spelled.zip", {first: stub, second: SOURCE})
+        with pytest.raises(StagingError) as refused:
+            stage(path, blocks)
+        assert refused.value.status == BAD_ARCHIVE and "two files named" in refused.value.message, (first, second)
