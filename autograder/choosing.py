@@ -345,8 +345,8 @@ class ModuleFiles:
 
     def candidates(self, paths: list[str], only: bool = True) -> list[tuple[str, str]]:
         """The files of a submission (relative paths, `/`-separated) that may be the module,
-        one per kind (the module first) and, beside a file of the exact name, one copy of it
-        whose name holds the module's stem (last), each with how it was recognised: "exact"
+        one per kind (the module first) and, beside a file of the exact name, the copies of it
+        whose names hold the module's stem (last), each with how it was recognised: "exact"
         (its own name), "named" (the pattern, or the module's stem in its name), or, when
         `only`, "only" (the one Python file, or notebook, there: staging keeps it if it
         defines a task's name). The shallowest wins; two at one depth are ambiguous. Raises
@@ -382,8 +382,7 @@ class ModuleFiles:
                         and not self.exact(PurePosixPath(p).name)
                         and self.named(PurePosixPath(p).name)
                     ]
-                    if len(beside) == 1:
-                        copies.append((beside[0], "named"))
+                    copies += [(p, "named") for p in beside[:MAX_LISTED]]
                 break
             else:
                 rest = [p for p in code if self.kind(p) == kind]

@@ -390,6 +390,12 @@ def layouts() -> dict[str, dict[str, str]]:
             BLOCKS.notebook: untouched,
             COLAB_COPY: solved_notebook(),
         },
+        "two copies beside the untouched notebook": {
+            BLOCKS.module: STUB,
+            BLOCKS.notebook: untouched,
+            COLAB_COPY: untouched,
+            "blocks (1).ipynb": solved_notebook(),
+        },
         "a renamed module beside the notebook": {"alice_blocks.py": SOLUTION, BLOCKS.notebook: untouched},
         "the notebook in a subfolder": {BLOCKS.module: STUB, f"colab/{BLOCKS.notebook}": solved_notebook()},
         "the only other Python file": {"hw.py": SOLUTION, BLOCKS.notebook: untouched},
