@@ -287,30 +287,37 @@ def _answering(readings, assignment: Assignment) -> tuple[str, str] | None:
     return first
 
 
+def _from_listing(
+    names: list[str], read: Callable[[str, int], str | None], assignment: Assignment, found: _Found
+) -> None:
+    """The answers among a submission's files (relative names, `/`-separated, as a folder or a
+    zip lists them; `read(name, cap)` a file's text, None where it cannot be read): the
+    shallowest `answers.md`, and the notebook that answers (`_answering`)."""
+
+    def shallowest(matching) -> list[str]:
+        return sorted(matching, key=lambda n: (n.count("/"), n))
+
+    answers = shallowest(n for n in names if PurePosixPath(n).name == ANSWERS_FILE)[:1]
+    content = read(answers[0], MAX_ANSWERS_BYTES) if answers else None
+    if content is not None:
+        found.answers_md, found.answers_origin = content, answers[0]
+    notebooks = shallowest(n for n in names if PurePosixPath(n).name == assignment.notebook)
+    notebooks += shallowest(n for n in names if _is_renamed_notebook(assignment, PurePosixPath(n).name))
+    readings = ((n, read(n, MAX_NOTEBOOK_BYTES)) for n in notebooks)
+    found.notebook_origin, found.notebook = _answering(readings, assignment) or ("", None)
+
+
 def _from_folder(folder: Path, assignment: Assignment, found: _Found) -> None:
     from autograder.choosing import folder_files
 
-    candidates: dict[str, list[Path]] = {ANSWERS_FILE: [], assignment.notebook: []}
-    renamed: list[Path] = []
     listed, zips = folder_files(folder, SEARCH_DEPTH)  # the folder as staging lists it
-    for path in listed.values():
-        if path.name in candidates:
-            candidates[path.name].append(path)
-        elif _is_renamed_notebook(assignment, path.name):
-            renamed.append(path)
-    def shallowest(paths: list[Path]) -> list[Path]:
-        return sorted(paths, key=lambda p: (len(p.parts), str(p)))
 
-    def regular(path: Path) -> bool:
-        return not path.is_symlink() and stat.S_ISREG(os.lstat(path).st_mode)
+    def read(name: str, cap: int) -> str | None:
+        path = listed[name]
+        regular = not path.is_symlink() and stat.S_ISREG(os.lstat(path).st_mode)
+        return _read_file(path, cap) if regular else None
 
-    answers = shallowest(candidates[ANSWERS_FILE])[:1]
-    if answers and regular(answers[0]):
-        found.answers_md = _read_file(answers[0], MAX_ANSWERS_BYTES)
-        found.answers_origin = str(answers[0].relative_to(folder))
-    notebooks = [p for p in shallowest(candidates[assignment.notebook]) + shallowest(renamed) if regular(p)]
-    readings = ((str(p.relative_to(folder)), _read_file(p, MAX_NOTEBOOK_BYTES)) for p in notebooks)
-    found.notebook_origin, found.notebook = _answering(readings, assignment) or ("", None)
+    _from_listing(list(listed), read, assignment, found)
     if found.answers_md is None and found.notebook is None and len(zips) == 1:
         _from_zip(zips[0], None, assignment, found)
 
@@ -328,22 +335,14 @@ def _from_zip(path: Path, member: str | None, assignment: Assignment, found: _Fo
             members = zip_files(infos, member)
         except StagingError:
             return  # staging refuses the archive, and says why
-        def shallowest(names) -> list[str]:
-            return sorted(names, key=lambda n: (n.count("/"), n))
 
-        def read(name: str, cap: int) -> str:
+        def read(name: str, cap: int) -> str | None:
+            if members[name].file_size > cap:
+                return None
             with archive.open(members[name]) as f:
                 return _decode(f.read(cap + 1)[:cap])
 
-        answers = shallowest(n for n in members if PurePosixPath(n).name == ANSWERS_FILE)[:1]
-        if answers and members[answers[0]].file_size <= MAX_ANSWERS_BYTES:
-            found.answers_md, found.answers_origin = read(answers[0], MAX_ANSWERS_BYTES), answers[0]
-        notebooks = shallowest(n for n in members if PurePosixPath(n).name == assignment.notebook)
-        notebooks += shallowest(n for n in members if _is_renamed_notebook(assignment, PurePosixPath(n).name))
-        readings = (
-            (n, read(n, MAX_NOTEBOOK_BYTES)) for n in notebooks if members[n].file_size <= MAX_NOTEBOOK_BYTES
-        )
-        found.notebook_origin, found.notebook = _answering(readings, assignment) or ("", None)
+        _from_listing(list(members), read, assignment, found)
 
 
 def collect(assignment: Assignment, path: Path, member: str | None = None) -> list[Answer]:
