@@ -153,6 +153,16 @@ class SandboxRun:
 
 
 @dataclass(frozen=True)
+class SentRequest:
+    """A request the host is running (`SandboxHost.send`), whose answer is still to be read."""
+
+    jobs: list[tuple[str, str | None]]
+    limits: Limits
+    deadline: float  # (monotonic) the host is lost if it has not answered by then
+    id: int  # the request's number, which its answer must name
+
+
+@dataclass(frozen=True)
 class Submission:
     """What the sandbox needs of a submission: its module's source and names."""
 
@@ -418,6 +428,35 @@ class SandboxHost:
         answer is read, so that the next request finds the pipe in step.
         Jobs on a device in `stand_in` (`cuda:0` on a runner without a GPU) run on the sandbox's
         stand-in for it (`autograder.standin`)."""
+        sent = self.send(submission, jobs, limits, stand_in=stand_in)
+        failed = None
+        if meanwhile is not None:
+            try:
+                meanwhile()
+            except Exception as exc:
+                failed = exc
+        try:
+            return self.answer(sent, decode=decode)
+        finally:
+            if failed is not None:
+                raise failed
+
+    def send(
+        self,
+        submission: Submission,
+        jobs: list[tuple[str, str | None]],
+        limits: Limits,
+        *,
+        stand_in: Iterable[str] = (),
+        more: bool = False,
+    ) -> "SentRequest | SandboxRun":
+        """Send `submission`'s request and return at once: `answer` reads what the host sends
+        back. Every request sent must be answered (`answer`) or dropped (`drop`) before the
+        next is sent. `more`: the next request follows as soon as this one's answer is read
+        (the host then starts it before its own chores: see `host.serve`). A request that could
+        not be sent is its run already (refused, or the host was gone)."""
+        if self._stdin is None:  # closed (a request was dropped): a new host for this one
+            self._start()
         probes = self.probes
         for name, _ in jobs:
             if name not in probes:
@@ -431,6 +470,7 @@ class SandboxHost:
             "jobs": [list(j) for j in jobs],
             "limits": limits.__dict__,
             "stand_in": sorted(stand_in),
+            "more": more,
         }
         # The source follows the request as a frame of its own: the host reads it into one
         # buffer and writes it to its child from there (see host.serve), never decoding it.
@@ -442,20 +482,23 @@ class SandboxHost:
         except (BrokenPipeError, OSError):
             return self._host_lost(jobs, "the sandbox host was not running")
         deadline = time.monotonic() + limits.submission_seconds + REPLY_MARGIN_SECONDS
-        failed = None
-        if meanwhile is not None:
-            try:
-                meanwhile()
-            except Exception as exc:
-                failed = exc
+        return SentRequest(jobs, limits, deadline, request["id"])
+
+    def answer(self, sent: "SentRequest | SandboxRun", *, decode: bool = True) -> SandboxRun:
+        """The run of a request `send` returned. With `decode=False` the payloads stay as
+        received (see `run`)."""
+        if isinstance(sent, SandboxRun):
+            return sent
         try:
-            try:
-                return self._answer(jobs, limits, decode, deadline, request["id"])
-            except Exception as exc:  # an answer this grader cannot read: never read the next one out of step
-                return self._host_lost(jobs, f"the sandbox host's answer could not be read ({type(exc).__name__})")
-        finally:
-            if failed is not None:
-                raise failed
+            return self._answer(sent.jobs, sent.limits, decode, sent.deadline, sent.id)
+        except Exception as exc:  # an answer this grader cannot read: never read the next one out of step
+            return self._host_lost(sent.jobs, f"the sandbox host's answer could not be read ({type(exc).__name__})")
+
+    def drop(self, sent: "SentRequest | SandboxRun") -> None:
+        """Leave a sent request unanswered (the grader stops early): its answer would put the
+        pipe out of step, so the host is ended now, and the next `send` starts another."""
+        if isinstance(sent, SentRequest):
+            self.close(graceful=False)
 
     def _answer(self, jobs, limits: Limits, decode: bool, deadline: float, request_id: int) -> SandboxRun:
         frame = self._read_frame(deadline)

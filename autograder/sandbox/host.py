@@ -33,6 +33,7 @@ import importlib
 import json
 import os
 import re
+import select
 import selectors
 import shutil
 import signal
@@ -41,6 +42,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 
 from autograder import frames
 from autograder.probing import load_probe_modules
@@ -54,6 +56,9 @@ MAX_INIT_BYTES = 2**20  # a zygote's first message (the probe files, the sandbox
 HOST_EXIT_SECONDS = 5.0  # what a forked host asked to end may take (it lets its spare child go)
 SETUP_SECONDS = 30.0  # from fork to the first student statement: our own work only
 WATCH_INTERVAL = 0.1
+# A request marked `more` is followed by the next as soon as the grader has read its answer:
+# the host waits this long for it before doing its chores (see `serve`) rather than after.
+MORE_WAIT_SECONDS = 0.05
 PAYLOAD_BUDGET_FACTOR = 2  # a submission's results together: twice what one probe may return
 PRELOAD = ("numpy.random",)  # what every child would import again (its seeding does), imported once here
 # Source that reaches for an optimizer (whose first step imports some 800 modules): the host
@@ -250,6 +255,9 @@ class Supervisor:
         # (not counted against its limits, not killed with its children)
         self.keep: frozenset[int] = frozenset()
         self.leftover: _Child | None = None  # a child that reported everything, to clean up after the answer
+        # the host's chores left from the answer before (see `serve`), done once this request's
+        # first child has it; they return the spares then waiting (the new `keep`)
+        self.chores: Callable[[frozenset[int]], frozenset[int]] | None = None
         self.limits = request["limits"]
         self.jobs = [tuple(j) for j in request["jobs"]]
         self.results: list[dict | None] = [None] * len(self.jobs)
@@ -333,6 +341,9 @@ class Supervisor:
         """One child for the jobs `indices`; False when no further child should be tried."""
         kid = self._child(indices)
         try:
+            if self.chores is not None:  # done while the child runs: it has its request
+                chores, self.chores = self.chores, None
+                self.keep = chores(frozenset({kid.pid}))
             going_on = self._watch(kid, indices, protocol.Expect(kid.nonce, len(indices)))
         except BaseException:
             kid.close(self._drain, self.keep)
@@ -777,6 +788,7 @@ def serve(
     if template is None:
         return
     spares: collections.deque[_Child] = collections.deque()  # forked ahead, oldest first
+    pending_chores = None  # the last answer's chores, where the next request came first
     try:
         if memory_mb is not None:
             with _uninterrupted():
@@ -792,6 +804,7 @@ def serve(
                 return
             supervisor = None
             request = {}
+            due, pending_chores = pending_chores, None  # the answer before's chores, if still to do
             try:
                 request = json.loads(frame)
                 if many and not warmed and OPTIMIZER_USE.search(source) is not None:
@@ -807,11 +820,14 @@ def serve(
                 # it cannot be left unclosed), the others wait beside it
                 supervisor.spare = spares.popleft() if spares else None
                 supervisor.keep = frozenset(spare.pid for spare in spares)
+                supervisor.chores = due
                 reply = supervisor.run()
             except Exception as exc:
                 traceback.print_exc()  # into host.log; the grader's answer names the error only (no paths)
                 failure = f"the sandbox host failed: {type(exc).__name__}: {exc}"
                 reply = [frames.pack_json({"id": request.get("id"), "internal": failure, "jobs": [], "import": None})]
+            if due is not None and (supervisor is None or supervisor.chores is not None):
+                due(frozenset())  # no child of this request took them over
             if not template.alive():
                 # killed from outside (in basic mode, by the submission's own code), during the
                 # run or found forking a child: no child can be forked any more, nor from here.
@@ -825,23 +841,49 @@ def serve(
             try:
                 send(reply)
             finally:
-                # SPARES children forked as soon as the answer is sent, so that each has a whole
-                # submission's time to build its sandbox before its request comes; then this
-                # submission's last child (killed already) is cleaned up.
-                leftover = supervisor.leftover if supervisor is not None else None
-                memory = _memory_named(frame)
-                with _uninterrupted():  # (a SIGTERM meanwhile ends serve once both are done)
-                    if many and memory:
-                        _fork_spares(spares, SPARES, memory, template)
-                    if leftover is not None:
-                        leftover.close(keep=frozenset(spare.pid for spare in spares))
+                chores = _chores(spares, supervisor, _memory_named(frame), template, many)
+                # The grader sends the next request before it judges this one's answer (a
+                # batch's `Grader.grade_many`): one waiting now starts first, on a spare, and the
+                # chores are done while its child runs (a host's half of each submission's time)
+                more = isinstance(request, dict) and request.get("more") is True
+                if spares and _readable(protocol_in, MORE_WAIT_SECONDS if more else 0):
+                    pending_chores = chores
+                else:
+                    chores(frozenset())
     finally:
+        if pending_chores is not None:
+            pending_chores(frozenset())
         _cleaning.append(True)  # from here on, a SIGTERM changes nothing
         while spares:
             spares.popleft().close()
         if not template.alive():
             isolation.kill_tree(os.getpid())  # what its children started, reparented to this host
         template.close()
+
+
+def _chores(
+    spares: collections.deque, supervisor: Supervisor | None, memory_mb: int | None, template: Template, many: bool
+) -> Callable[[frozenset[int]], frozenset[int]]:
+    """What the host does after an answer: fork the spares again (SPARES children, each with a
+    whole submission's time to build its sandbox before its request comes) and clean up the
+    submission's last child (killed already). Returned as a function of the children to keep
+    beside the spares (a request's child running meanwhile), which returns the spares' pids."""
+    leftover = supervisor.leftover if supervisor is not None else None
+
+    def chores(running: frozenset[int]) -> frozenset[int]:
+        with _uninterrupted():  # (a SIGTERM meanwhile ends serve once both are done)
+            if many and memory_mb:
+                _fork_spares(spares, SPARES, memory_mb, template)
+            if leftover is not None:
+                leftover.close(keep=frozenset(spare.pid for spare in spares) | running)
+        return frozenset(spare.pid for spare in spares)
+
+    return chores
+
+
+def _readable(stream, seconds: float) -> bool:
+    """Whether `stream` (unbuffered) has something to read within `seconds`."""
+    return bool(select.select([stream], [], [], seconds)[0])
 
 
 def _memory_named(frame: bytes) -> int | None:
