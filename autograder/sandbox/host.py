@@ -343,7 +343,10 @@ class Supervisor:
         try:
             if self.chores is not None:  # done while the child runs: it has its request
                 chores, self.chores = self.chores, None
+                began = time.monotonic()
                 self.keep = chores(frozenset({kid.pid}))
+                # the host's own time (a last child slow to clean up, say): not this submission's
+                self.deadline += time.monotonic() - began
             going_on = self._watch(kid, indices, protocol.Expect(kid.nonce, len(indices)))
         except BaseException:
             kid.close(self._drain, self.keep)
