@@ -144,9 +144,9 @@ class Candidate:
 @dataclass(frozen=True)
 class Choice:
     index: int  # of the chosen candidate
-    reason: str  # which file, and why; "" when there was only one
+    reason: str  # which file, and why: a line for each other candidate; "" when there was only one
     progress: tuple[Progress | None, ...]  # each candidate's (None: unreadable); () when there was one
-    why: str = ""  # the reason's explanation alone, without which file
+    whys: tuple[str, ...] = ()  # each candidate's explanation alone, of why it was not chosen ("" for the one chosen)
 
 
 def _key(p: Progress | None) -> tuple:
@@ -156,24 +156,39 @@ def _key(p: Progress | None) -> tuple:
 
 
 def choose(assignment: Assignment, candidates: list[Candidate], verb: str = "was graded") -> Choice:
-    """The candidate the student worked in (module first among equals), and the sentence
-    saying so: `blocks.ipynb was graded, not blocks.py: ...`."""
+    """The candidate the student worked in (module first among equals), and the sentences
+    saying so: `blocks.ipynb was graded, not blocks.py: ...`, then `Not ... either: ...` for
+    each further candidate, a line each. `verb` is one of `VERBS`."""
     if not candidates:
         raise ValueError("nothing to choose from")
+    if verb not in REASONS:
+        raise ValueError(f"verb {verb!r} is not one of {', '.join(VERBS)}")
     if len(candidates) == 1:  # nothing to weigh (reading its progress costs a parse of the module)
         return Choice(0, "", ())
     found = tuple(progress(assignment, c.source) if c.source is not None else None for c in candidates)
     best = max(range(len(candidates)), key=lambda i: (_key(found[i]), -i))
-    others = [i for i in range(len(candidates)) if i != best]
-    reasons = [_why(candidates[best], found[best], candidates[i], found[i], len(assignment.tasks)) for i in others]
-    names = " or ".join(candidates[i].name for i in others)
-    why = "; ".join(reasons)
-    reason = N_("{name} {verb}, not {names}: {why}.", name=candidates[best].name, verb=verb, names=names, why=why)
-    return Choice(best, reason, found, why)
+    n = len(assignment.tasks)
+    whys = tuple(
+        "" if i == best else _why(candidates[best], found[best], candidates[i], found[i], n)
+        for i in range(len(candidates))
+    )
+    first, *rest = (i for i in range(len(candidates)) if i != best)
+    lines = [N_(REASONS[verb], name=candidates[best].name, other=candidates[first].name, why=whys[first])]
+    lines += [N_(NOT_EITHER, other=candidates[i].name, why=whys[i]) for i in rest]
+    return Choice(best, "\n".join(lines), found, whys)
 
 
-# the verbs callers pass to choose(), for the catalogs (the reason is translated where shown)
-VERBS = (N_("was graded"), N_("was checked"), N_("is packed"), N_("would be graded"))
+# The sentence saying which file was chosen, by the verb callers pass to choose(): one message
+# for each verb, and a sentence of its own for each further file (a translation cannot join a
+# verb, or "or" and ";", made apart; the reason is translated where it is shown, a line each)
+REASONS = {
+    "was graded": N_("{name} was graded, not {other}: {why}."),
+    "was checked": N_("{name} was checked, not {other}: {why}."),
+    "is packed": N_("{name} is packed, not {other}: {why}."),
+    "would be graded": N_("{name} would be graded, not {other}: {why}."),
+}
+VERBS = tuple(REASONS)
+NOT_EITHER = N_("Not {other} either: {why}.")
 
 
 def _why(chosen: Candidate, mine: Progress | None, other: Candidate, theirs: Progress | None, n: int) -> str:
@@ -183,15 +198,16 @@ def _why(chosen: Candidate, mine: Progress | None, other: Candidate, theirs: Pro
         return N_(
             "{other} has no task written, and {chosen} differs from the template", other=other.name, chosen=chosen.name
         )
+    # the counts are numbers (`{theirs:d}`): read back where shown, a name with spaces before one stays whole
     fields = dict(chosen=chosen.name, other=other.name, mine=len(mine.written), theirs=len(theirs.written), n=n)
     if len(mine.written) != len(theirs.written):
         if theirs.untouched:
             return N_(
-                "{chosen} has {mine} of {n} tasks written, {other} {theirs} "
+                "{chosen} has {mine:d} of {n:d} tasks written, {other} {theirs:d} "
                 "(it is still the template: every task raises NotImplementedError)",
                 **fields,
             )
-        return N_("{chosen} has {mine} of {n} tasks written, {other} {theirs}", **fields)
+        return N_("{chosen} has {mine:d} of {n:d} tasks written, {other} {theirs:d}", **fields)
     if mine.stubs != theirs.stubs:
         fields.update(mine_stubs=mine.stubs, their_stubs=theirs.stubs)
         if theirs.untouched:
@@ -434,8 +450,12 @@ def how_named(name: str, kind: str, how: str) -> str:
 class Chosen:
     path: Path
     reason: str  # "" when only one file could be the work; else which file, and why (a line each)
-    why: str = ""  # the choice's explanation alone, without which file
     compared: tuple[Path, ...] = ()  # the files weighed against each other (none when only one)
+    whys: tuple[str, ...] = ()  # for each of them, why it was not chosen ("" for the one chosen)
+
+    def why_not(self, path: Path) -> str:
+        """Why `path` was not chosen, alone, without which file was ("" if it was, or was not weighed)."""
+        return next((w for p, w in zip(self.compared, self.whys) if p.resolve() == path.resolve()), "")
 
 
 def folder_files(folder: Path, depth: int) -> tuple[dict[str, Path], list[Path]]:
@@ -518,4 +538,4 @@ def working_file(assignment: Assignment, folder: Path | None = None, verb: str =
     below = N_("{name} was found in {folder}/.", name=place.name, folder=place.parent.as_posix()) if "/" in name else ""
     reason = "\n".join(n for n in (guessed, choice.reason, below) if n)
     compared = tuple(found[n] for n, _h, _c in weighed) if len(weighed) > 1 else ()
-    return Chosen(found[name], reason, choice.why, compared)
+    return Chosen(found[name], reason, compared, choice.whys if compared else ())

@@ -356,7 +356,8 @@ def grade(
 def merge_manual(gradebook_dir: Path, sheet: Path, root: Path | None) -> None:
     """Merge the filled sheet of written questions (GRADEBOOK_DIR/manual.csv, or nbgrader's
     export of formgrader's scores) into gradebook.csv, each results.json and feedback.md, and
-    report.html. Checks the whole sheet first: nothing is written unless every row is right."""
+    report.html. Checks the whole sheet first: nothing is written unless every row is right.
+    Written in the language the batch was graded in, unless --lang says another."""
     from autograder.manual import merge
 
     report = merge(gradebook_dir, sheet, _course(root))

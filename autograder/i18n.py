@@ -21,9 +21,11 @@ Two kinds of text, one catalog format (gettext `.po`, keyed by the English text)
   an exact match of a catalog's English text, else a catalog entry with fields read as a
   pattern (`"Not run: this runner has no {device}."` matches any device), whose captured
   values are localized in turn (a stub's "X is not implemented yet" inside "Your code raised
-  ..."), else line by line; the marks the grader writes inside text it does not own (`MARKERS`:
-  a redacted line of the hidden tests, the note of a text cut short) are translated wherever
-  they stand. A text takes at most `STEPS` (and `STEPS_PER_CHAR` a character) steps of reading
+  ..."), else line by line (line by line too where that reads more of the text as the
+  catalogs' own: a message a line, the last field of one not taking the lines after it); the
+  marks the grader writes inside text it does not own (`MARKERS`: a redacted line of the
+  hidden tests, the note of a text cut short) are translated wherever they stand. A text
+  takes at most `STEPS` (and `STEPS_PER_CHAR` a character) steps of reading
   (`_match` reads a catalog entry in time about linear in the text, where a backtracking regex
   took copies ** fields); one that would take more, made to stall the grader, is shown as it is.
   An assignment's own catalogs (`assignments/NN-id/locale/<lang>.po`,
@@ -483,12 +485,15 @@ class Localizer:
         if not text or depth <= 0:
             return text, 0
         found = self._whole(text, depth)
-        if found is not None:
-            return found
-        if "\n" in text:  # a message and its traceback, or its hints: each line on its own
+        if "\n" in text:  # a message and its traceback, or its hints, or a message a line: each line on its own
             lines = [self._whole(line, depth) or (line, 0) for line in text.split("\n")]
-            return "\n".join(line for line, _ in lines), sum(score for _, score in lines)
-        return text, 0
+            by_line = "\n".join(line for line, _ in lines), sum(score for _, score in lines)
+            # a message's last field may take the lines after it (a traceback), and so would
+            # swallow the messages standing on lines of their own (a note a line): the reading
+            # that covers more of the text with the catalogs' own is taken, the whole's on a tie
+            if found is None or by_line[1] > found[1]:
+                return by_line
+        return found if found is not None else (text, 0)
 
     def _whole(self, text: str, depth: int) -> tuple[str, int] | None:
         if text in self.exact:

@@ -412,6 +412,9 @@ class Problem:
         return f"{said}: {self.msgid[:100]!r}" if self.msgid else said
 
 
+MISSING_CATALOG = "missing: `blockgrade i18n update` writes it (its strings untranslated), then translate them"
+
+
 def _missing(template, catalog, language: str, where: str, kind_of) -> list[Problem]:
     problems = []
     for message in template:
@@ -440,6 +443,9 @@ def engine_problems(languages=TRANSLATED) -> list[Problem]:
     problems = []
     for language in languages:
         path = engine_po(language)
+        if not path.is_file():  # one problem, not each of its strings (nor its .mo) as one
+            problems.append(Problem(language, _relative(path, ENGINE_ROOT.parent), "engine", "", MISSING_CATALOG))
+            continue
         catalog = read_catalog(path, language)
         problems += _missing(template, catalog, language, _relative(path, ENGINE_ROOT.parent), lambda m: "engine")
         mo = path.with_suffix(".mo")
@@ -455,8 +461,11 @@ def assignment_problems(assignment, languages=TRANSLATED) -> list[Problem]:
     problems = []
     for language in languages:
         path = i18n.assignment_catalog(assignment.folder, language)
-        catalog = read_catalog(path, language)
         where = _relative(path, assignment.course_root)
+        if not path.is_file():  # one problem, not each of its strings as one
+            problems.append(Problem(language, where, "catalog", "", MISSING_CATALOG))
+            continue
+        catalog = read_catalog(path, language)
         problems += _missing(template, catalog, language, where, _kind)
         mo = i18n.assignment_catalog(assignment.folder, language, compiled=True)
         if path.is_file() and (not mo.is_file() or mo.read_bytes() != compiled(language, path)):

@@ -11,7 +11,9 @@ and where the answers are (`extra_data.written`), the totals are the autograded 
   when there is none: such a row comes with score 0 and a comment saying so);
 - `DIR/manual/<question>.html`: every submission's answer to one question, one below the other,
   with the question, its rubric (numbered as the sheet's `rubric` column counts them) and each
-  answer's line in the sheet.
+  answer's line in the sheet;
+- `DIR/manual/batch.json`: the language the feedback was written in, which `merge` keeps
+  (unless `--lang` says another).
 
 Graders fill `score` (or `rubric`, the numbers of the items an answer meets: the score is then
 their sum) and `comment`, and `merge` puts the sheet into the gradebook, each `results.json`
@@ -50,6 +52,8 @@ WRITTEN_TAG = "written"  # the tag of a written question's test in results.json
 SHEET = "manual.csv"
 SHEET_NEW = "manual.new.csv"  # where a fresh sheet goes when graders already filled manual.csv
 PAGES_DIR = "manual"
+# what `grade` records for `merge`: DIR/manual/batch.json, {"language": "es"} (the feedback's language)
+BATCH_FILE = f"{PAGES_DIR}/batch.json"
 ANSWERS_DIR = "answers"
 SHEET_COLUMNS = ("submission", "question", "points", "answer", "rubric", "score", "comment")
 NO_ANSWER = N_("No answer was submitted.")  # the sheet's comment where there is no answer
@@ -375,6 +379,7 @@ def write_sheet(out_dir: Path, assignment: Assignment, results: list) -> SheetRe
     if target.is_file() and _filled(target):
         kept, target = target, out_dir / SHEET_NEW
     atomic_write(target, _sheet_text(rows))
+    write_batch_language(out_dir)
     pages = []
     numbered = list(enumerate(rows, start=2))  # line 1 is the header
     for q in assignment.questions:
@@ -383,6 +388,36 @@ def write_sheet(out_dir: Path, assignment: Assignment, results: list) -> SheetRe
         atomic_write(page, question_page(assignment, q, mine))
         pages.append(page)
     return SheetReport(sheet=target, pages=pages, kept=kept)
+
+
+def write_batch_language(out_dir: Path) -> None:
+    """DIR/manual/batch.json: the language the batch's feedback is in (the active one, as
+    `grade_batch` writes it), which `merge` keeps unless it is told another."""
+    from autograder.i18n import current
+    from autograder.outputs import atomic_write
+
+    atomic_write(out_dir / BATCH_FILE, json.dumps({"language": current()}) + "\n")
+
+
+def batch_language(out_dir: Path) -> str | None:
+    """The language `grade` recorded in DIR/manual/batch.json, checked; None where it recorded
+    none (a folder graded before it did)."""
+    from autograder.i18n import LANGUAGES
+
+    path = out_dir / BATCH_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ManualError(f"{path} cannot be read ({type(exc).__name__}: {exc}): give --lang, or grade again") from None
+    language = data.get("language") if isinstance(data, dict) else None
+    if language not in LANGUAGES:
+        raise ManualError(
+            f"{path}: unknown language {text.one_line(str(language), 40)!r} (one of {', '.join(LANGUAGES)}): "
+            "give --lang, or grade again"
+        )
+    return language
 
 
 # ------------------------------------------------------------------------------- the merge
@@ -690,7 +725,9 @@ def _replace_all(files: dict[Path, str]) -> None:
 def merge(out_dir: Path, sheet: Path, course: Course, language: str | None = None) -> MergeReport:
     """Merge a filled sheet (manual.csv, or nbgrader's export of the same) into the gradebook
     folder `out_dir`: gradebook.csv, every results.json and feedback.md, and report.html, their
-    texts in `language` (default: autograder.i18n's choice for the assignment, as `grade`'s)."""
+    texts in `language` (default: the one chosen by name for this process, `--lang`; else the
+    one the batch was graded in, DIR/manual/batch.json; else autograder.i18n's choice for the
+    assignment)."""
     from autograder import i18n
 
     header, body, submissions = _load_submissions(out_dir)
@@ -701,6 +738,8 @@ def merge(out_dir: Path, sheet: Path, course: Course, language: str | None = Non
         raise ManualError(f"{out_dir} holds results of several assignments: {', '.join(sorted(map(str, ids)))}")
     assignment = course.get(ids.pop())
     marks = read_marks(sheet, submissions)
+    if language is None and i18n.chosen() is None:
+        language = batch_language(out_dir)  # the feedback's own language, whatever $BLOCKGRADE_LANG says now
     with i18n.using(i18n.resolve(language, assignment)):
         files = _merged_files(out_dir, header, body, submissions, assignment, marks)
     _replace_all(files)

@@ -87,9 +87,8 @@ def _other_file_warning(assignment: Assignment, path: Path) -> list[str]:
         work = working_file(assignment, path.parent, verb="would be graded")
     except (OSError, BlockgradeError):
         return []
-    if not work.why or path.resolve() not in {p.resolve() for p in work.compared}:
-        return []
-    if work.path.resolve() == path.resolve():
+    why = work.why_not(path)  # "" when it is the file chosen, or was not weighed
+    if not why:
         return []
     other = work.path.name
     return [
@@ -98,7 +97,7 @@ def _other_file_warning(assignment: Assignment, path: Path) -> list[str]:
             "Submit it instead: {command}",
             file=path.name,
             other=other,
-            why=localize(work.why, assignment),
+            why=localize(why, assignment),
             command=f"blockgrade submit {assignment.id} --file {_command_word(other)}",
         )
     ]

@@ -5,6 +5,7 @@ nothing is an error, never a row of zeros."""
 import ast
 import json
 import os
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -12,11 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from autograder import i18n
 from autograder.catalog import CatalogError, course_at
-from autograder.choosing import Candidate, ModuleFiles, choose, progress, working_file
+from autograder.choosing import VERBS, Candidate, ModuleFiles, choose, progress, working_file
 from autograder.cli import main
 from autograder.notebooks import notebook_from_module, notebook_module
-from autograder.staging import BAD_ARCHIVE, IMPORT_ERROR, MISSING_FILE, StagingError, stage
+from autograder.staging import BAD_ARCHIVE, IMPORT_ERROR, MISSING_FILE, StagingError, read_candidate, stage
 
 from conftest import REPO
 
@@ -491,3 +493,110 @@ def test_check_and_submit_take_colabs_copy_of_the_notebook_as_grading_does(colab
     warning = " ".join(stub.output.split())
     assert f"you are submitting {BLOCKS.module}, but {COLAB_COPY} beside it holds more of your work" in warning
     assert f'blockgrade submit blocks --file "{COLAB_COPY}"' in warning
+
+
+# ------------------------------------------------------------------------------ the reason, translated
+
+
+# words of the English sentences that a translation writes the same: code, and Spanish's "no"
+SAME_WORDS = {"es": {"NotImplementedError", "no"}, "zh": {"NotImplementedError"}}
+
+
+def kept_out(text: str, kept: list[str], by: str = " ") -> str:
+    for name in sorted(kept, key=len, reverse=True):  # `Copia de blocks.ipynb` before `blocks.ipynb`
+        text = text.replace(name, by)
+    return text
+
+
+def english_left(english: str, shown: str, kept: list[str], language: str) -> list[str]:
+    """The words of the English sentence `english` still in its translation `shown`, once the
+    text kept as it is (file names, a parser's message) is taken out of both."""
+    english, shown = kept_out(english, kept), kept_out(shown, kept)
+    words = set(re.findall(r"[A-Za-z]{2,}", english)) - SAME_WORDS[language]
+    return sorted(w for w in words if re.search(rf"\b{w}\b", shown))
+
+
+def reason_cases(tmp_path: Path) -> tuple[dict[str, list[Candidate]], list[str]]:
+    """Candidates giving each kind of reason (`choosing._why`), two or three of them, with names
+    holding spaces (Colab's copy) chosen or not; and the text their reasons keep as it is."""
+    broken = tmp_path / COLAB_COPY
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(StagingError) as unreadable:
+        read_candidate(BLOCKS, broken)
+    with pytest.raises(json.JSONDecodeError) as parser:
+        json.loads("{not json")
+    mlp = with_tasks(STUB, {"MLP"})
+    other = mlp.replace("self.out(F.relu(self.hidden(X)))", "self.out(torch.relu(self.hidden(X)))")
+    fewer = re.sub(r"^( +)raise NotImplementedError\b.*$", r"\1pass", STUB, count=1, flags=re.M)  # a stub done
+    replicate, replicate_fewer = with_tasks(STUB, {"replicate"}), with_tasks(fewer, {"replicate"})
+    # what each case relies on, so that the cases keep giving their kind of reason
+    assert other != mlp and progress(BLOCKS, fewer).written == ()
+    assert progress(BLOCKS, fewer).stubs == progress(BLOCKS, STUB).stubs - 1
+    assert progress(BLOCKS, replicate_fewer).written == progress(BLOCKS, replicate).written == ("replicate",)
+    problem = unreadable.value.message
+    cases = {
+        "more written, beside the template": [Candidate(BLOCKS.module, STUB), Candidate(COLAB_COPY, SOLUTION)],
+        "more written, three": [
+            Candidate(COLAB_COPY, STUB),
+            Candidate(BLOCKS.notebook, mlp),
+            Candidate(BLOCKS.module, SOLUTION),
+        ],
+        "fewer stubs, beside the template": [Candidate(BLOCKS.module, STUB), Candidate(COLAB_COPY, fewer)],
+        "fewer stubs": [Candidate(COLAB_COPY, replicate), Candidate(BLOCKS.notebook, replicate_fewer)],
+        "the other unreadable": [Candidate(BLOCKS.module, SOLUTION), Candidate(COLAB_COPY, None, problem)],
+        "the chosen unreadable, three": [
+            Candidate(BLOCKS.module, STUB),
+            Candidate(BLOCKS.notebook, STUB),
+            Candidate(COLAB_COPY, None, problem),
+        ],
+        "all the template, three": [
+            Candidate(BLOCKS.module, STUB),
+            Candidate(COLAB_COPY, STUB),
+            Candidate(BLOCKS.notebook, STUB),
+        ],
+        "the same code": [Candidate(COLAB_COPY, SOLUTION), Candidate(BLOCKS.module, SOLUTION)],
+        "different code": [Candidate(COLAB_COPY, mlp), Candidate(BLOCKS.module, other)],
+    }
+    return cases, [BLOCKS.module, BLOCKS.notebook, COLAB_COPY, str(parser.value)]
+
+
+@pytest.mark.parametrize("language", ["es", "zh"])
+def test_the_reason_is_translated_whole_whatever_the_files(tmp_path, language):
+    """Which file was graded, checked or packed, and why, reads wholly in the student's language
+    for two files or three, whichever reason, a name with spaces (Colab's copy) included: no
+    English word of the sentence left, each file's name as it is."""
+    cases, kept = reason_cases(tmp_path)
+    kinds = set()
+    for case, candidates in cases.items():
+        for verb in VERBS:
+            choice = choose(BLOCKS, candidates, verb)
+            shown = i18n.localize(choice.reason, BLOCKS, language)
+            said = f"{case}, {verb}: {shown!r}"
+            assert len(choice.reason.splitlines()) == len(candidates) - 1 == len(shown.splitlines()), said
+            assert not english_left(choice.reason, shown, kept, language), said
+            assert not any(v in shown for v in VERBS) and " or " not in shown and "; " not in shown, said
+            for candidate in candidates:  # each name as it is, as often as in English
+                assert shown.count(candidate.name) == choice.reason.count(candidate.name) > 0, said
+            for i, why in enumerate(choice.whys):  # the explanation alone (the warning of `submit`)
+                assert (why == "") == (i == choice.index), said
+                assert not english_left(why, i18n.localize(why, BLOCKS, language), kept, language), said
+            kinds |= {re.sub(r"[0-9]+", "N", kept_out(why, kept, "X")) for why in choice.whys if why}
+    assert len(kinds) == 9, kinds  # each of the nine messages of `choosing._why` was met
+
+
+@pytest.mark.parametrize("language", ["es", "zh"])
+def test_check_says_in_the_students_language_which_of_three_files_it_checked(tmp_path, language):
+    """Colab's copy beside the untouched notebook and the stub: what `check` and `submit` say
+    (the choice, and why each other file was not taken) has no English left."""
+    untouched = (TEMPLATE / BLOCKS.notebook).read_text(encoding="utf-8")
+    folder = folder_with(tmp_path, {BLOCKS.module: STUB, BLOCKS.notebook: untouched, COLAB_COPY: solved_notebook()})
+    work = working_file(BLOCKS, folder)
+    assert work.path == folder / COLAB_COPY and len(work.compared) == 3
+    shown = i18n.localize(work.reason, BLOCKS, language)
+    kept = [BLOCKS.module, BLOCKS.notebook, COLAB_COPY]
+    assert not english_left(work.reason, shown, kept, language), shown
+    assert shown.count(COLAB_COPY) == work.reason.count(COLAB_COPY) > 0, shown
+    assert work.why_not(folder / COLAB_COPY) == ""
+    for path in (folder / BLOCKS.module, folder / BLOCKS.notebook):
+        why = work.why_not(path)
+        assert path.name in why and not english_left(why, i18n.localize(why, BLOCKS, language), kept, language), why

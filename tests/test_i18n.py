@@ -216,12 +216,18 @@ def test_localize_reads_a_message_nested_in_another_as_nested(language):
     message before what `assert_close` found."""
     from autograder import judging
 
-    reason = i18n.N_("{chosen} has {mine} of {n} tasks written, {other} {theirs}", chosen="a.py", mine=6, n=6,
+    reason = i18n.N_("{chosen} has {mine:d} of {n:d} tasks written, {other} {theirs:d}", chosen="a.py", mine=6, n=6,
                      other="a.ipynb", theirs=0)
-    note = i18n.N_("{name} {verb}, not {names}: {why}.", name="a.py", verb="was checked", names="a.ipynb", why=reason)
+    note = i18n.N_("{name} was checked, not {other}: {why}.", name="a.py", other="a.ipynb", why=reason)
     assert i18n.localize(note, BLOCKS, language) == translated(
-        language, "{name} {verb}, not {names}: {why}.", name="a.py", verb=translated(language, "was checked"),
-        names="a.ipynb", why=i18n.localize(reason, BLOCKS, language),
+        language, "{name} was checked, not {other}: {why}.", name="a.py", other="a.ipynb",
+        why=i18n.localize(reason, BLOCKS, language),
+    )
+    # a message a line, its last field before the end of the text: each line read on its own,
+    # not the lines after it taken into that field
+    below = i18n.N_("{name} was found in {folder}/.", name="a.py", folder="colab")
+    assert i18n.localize(f"{note}\n{below}", BLOCKS, language) == "\n".join(
+        i18n.localize(line, BLOCKS, language) for line in (note, below)
     )
     fileio = COURSE.get("fileio")
     call = "save_checkpoint(path, model, optimizer, 3) for a model on the CPU and on {device}".format(device="cpu")
@@ -266,6 +272,28 @@ def test_every_judge_message_has_both_translations_with_the_same_fields(assignme
 def test_translated_handouts_follow_their_source(assignment):
     problems = handout_problems(assignment)
     assert not problems, "\n".join(map(str, problems))
+
+
+def test_a_missing_catalog_is_one_problem_that_says_to_run_update(tmp_path, monkeypatch):
+    """An assignment's and the engine's es.po deleted (in scratch copies): `i18n check` says
+    each is missing, once, and what writes it; not each of its strings as untranslated."""
+    shutil.copytree(BLOCKS.folder, tmp_path / "assignments" / "01-blocks")
+    shutil.copytree(BLOCKS.solution_dir, tmp_path / "solutions" / "01-blocks")
+    (tmp_path / "assignments" / "01-blocks" / "locale" / "es.po").unlink()
+    locale = tmp_path / "engine-locale"
+    shutil.copytree(i18n.LOCALE_DIR, locale)
+    engine_es = locale / "es" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+    engine_es.unlink()
+    monkeypatch.setattr(i18n, "LOCALE_DIR", locale)  # where the engine's catalogs are looked for
+    checked = invoke("i18n", "check", "--root", tmp_path)
+    assert checked.exit_code != 0, checked.output
+    lines = checked.output.splitlines()
+    for where in ("assignments/01-blocks/locale/es.po", engine_es.as_posix()):
+        about = [line for line in lines if line.startswith(f"{where} ") or line.startswith(where.removesuffix(".po"))]
+        assert len(about) == 1, "\n".join(about[:5])
+        assert "missing" in about[0] and "blockgrade i18n update" in about[0], about[0]
+    # the other language's catalogs are there: nothing about them
+    assert not [line for line in lines if "[zh]" in line and "handout" not in line], checked.output
 
 
 def test_a_handout_that_drifts_from_its_source_is_caught(tmp_path):
@@ -526,6 +554,55 @@ def test_a_graded_written_part_names_the_rubric_in_spanish_and_the_template_hide
     prompt = BLOCKS.questions[0].prompt.strip()
     assert shipped.gettext(prompt) == i18n.localize(prompt, BLOCKS, "es") != prompt
     assert all(shipped.gettext(r.text) == r.text for q in BLOCKS.questions for r in q.rubric)
+
+
+def test_merge_manual_keeps_the_language_the_batch_was_graded_in(tmp_path, monkeypatch):
+    """`grade --lang es` then `merge-manual` without --lang: the written part in Spanish as the
+    rest of the feedback; an explicit --lang still wins; a recorded language that is not one is
+    a clear error."""
+    from autograder.manual import BATCH_FILE
+
+    monkeypatch.delenv(i18n.ENV, raising=False)
+    graded = tmp_path / "graded"
+    ada = REPO / "examples" / "01-blocks" / "ada"
+    grade_batch(COURSE, BLOCKS, [ada], graded, devices=["cpu"], workers=1, language="es")
+    with open(graded / "manual.csv", newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    for r in table:
+        r["score"] = "0"
+    with open(graded / "manual.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+
+    copies = iter(range(100))
+
+    def merged(language: str | None, *, recorded: str | None = None) -> tuple[object, str, str]:
+        out = tmp_path / f"merged-{next(copies)}"
+        shutil.copytree(graded, out)
+        if recorded is not None:
+            (out / BATCH_FILE).write_text(recorded, encoding="utf-8")
+        lang = ["--lang", language] if language else []
+        done = invoke("merge-manual", out, out / "manual.csv", "--root", REPO, *lang, env={i18n.ENV: None})
+        if done.exit_code:
+            return done, "", ""
+        output = json.loads((out / "ada" / "results.json").read_text("utf-8"))["output"]
+        return done, (out / "ada" / "feedback.md").read_text("utf-8"), output.splitlines()[-1]
+
+    heading = {lang: "## " + translated(lang, "Written questions") for lang in i18n.LANGUAGES}
+    done, feedback, last = merged(None)
+    assert done.exit_code == 0, done.output
+    assert heading["es"] in feedback and heading["en"] not in feedback and not leaks(feedback), feedback
+    assert last.startswith("- " + translated("es", "Written questions") + ":"), last
+    done, feedback, last = merged("zh")  # --lang wins
+    assert done.exit_code == 0, done.output
+    assert heading["zh"] in feedback and heading["es"] not in feedback, feedback
+    assert last.startswith("- " + translated("zh", "Written questions")), last
+    for recorded in ('{"language": "xx"}', "not json", '["es"]'):
+        done, _, _ = merged(None, recorded=recorded)
+        assert done.exit_code != 0 and "batch.json" in done.output and "--lang" in done.output, done.output
+    done, feedback, _ = merged("en", recorded='{"language": "xx"}')  # told the language: the record is not read
+    assert done.exit_code == 0 and heading["en"] in feedback, done.output
 
 
 def test_the_notebook_check_in_a_spanish_template(tmp_path, monkeypatch):

@@ -242,3 +242,29 @@ def test_checks_of_a_missing_device_make_one_note_not_a_row_each(cpu_only):
     feedback = feedback_markdown(results[1])
     section = feedback.split("## Not run", 1)[1].split("\n#", 1)[0].strip().splitlines()
     assert section == ["- " + NOT_RUN_DEVICES.format(count=len(unrun), devices="cuda:0")]
+
+
+def test_why_a_submission_crashed_is_the_note_beside_it(tmp_path):
+    """A probe whose data overruns the data budget crashes the submission (an INVALID probe):
+    the report's "why" says so, not the first note of another kind (which file was graded)."""
+    from dataclasses import replace
+
+    greedy = tmp_path / "greedy"
+    greedy.mkdir()
+    source = (REPO / "solutions/01-blocks/blocks.py").read_text(encoding="utf-8")
+    forward = "return self.out(F.relu(self.hidden(X)))"
+    assert forward in source
+    # hw.py: its only Python file, graded as blocks.py, a note that says so comes first
+    (greedy / "hw.py").write_text(source.replace(forward, "return torch.zeros(2**20)", 1), encoding="utf-8")
+    limits = replace(BLOCKS.limits, data_mb=1)
+    batch = grade_batch(COURSE, BLOCKS, [greedy], tmp_path / "out", devices=["cpu"], workers=1, limits=limits)
+    (result,) = batch.results
+    assert result.status == "crashed", (result.status, result.notes)
+    over = [t.message for t in result.tests if t.test.task == "MLP" and t.outcome == "failed"]
+    assert over and len(result.notes) > 1, (over, result.notes)
+    dom = Dom(run_browser(tmp_path, "--dump-dom", batch.report.as_uri()).stdout)
+    (row,) = [r for r in dom.find("tr", "problems")[1:] if dom.cells(r)[0] == "greedy"]
+    name, status, why = dom.cells(row)
+    assert status == "crashed" and why, dom.cells(row)
+    assert all(why in message for message in over), (why, over)  # the failing check's own words
+    assert "hw.py" not in why, why

@@ -297,7 +297,7 @@ def test_nothing_is_written_outside_the_output_folder(batch):
     assert not list(batch.root.parent.rglob("escaped-export*"))
     assert not os.path.exists("/tmp/blockgrade-absolute-escape")
     written = {p.relative_to(batch.out).as_posix() for p in batch.out.rglob("*") if p.is_file()}
-    expected = {"gradebook.csv", "report.html", "manual.csv", "similarity.csv"}
+    expected = {"gradebook.csv", "report.html", "manual.csv", "similarity.csv", "manual/batch.json"}
     expected |= {f"manual/{q}.html" for q in BLOCKS.question_ids}
     expected |= {f"{n}/{f}" for n in batch.results for f in ("results.json", "feedback.md")}
     # a student's written answers, and side-by-side pages of similar pairs: kit-made names only
