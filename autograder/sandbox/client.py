@@ -496,9 +496,10 @@ class SandboxHost:
 
     def drop(self, sent: "SentRequest | SandboxRun") -> None:
         """Leave a sent request unanswered (the grader stops early): its answer would put the
-        pipe out of step, so the host is ended now, and the next `send` starts another."""
+        pipe out of step, so the host is ended (as `close` ends it: through its own clean-up,
+        which removes its children's cgroups), and the next `send` starts another."""
         if isinstance(sent, SentRequest):
-            self.close(graceful=False)
+            self.close()
 
     def _answer(self, jobs, limits: Limits, decode: bool, deadline: float, request_id: int) -> SandboxRun:
         frame = self._read_frame(deadline)

@@ -379,6 +379,12 @@ def _build_root(plan: Plan, sources: dict[str, str], owner: str, old: str) -> st
     mount("blockgrade-tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={plan.tmp_mb}m,mode=1777,{owner}")
     for path in plan.binds:
         _bind_read_only(sources[path], path)
+    if os.path.isdir("/sys/fs/cgroup"):
+        # the machine's cgroups, the host's children's among them (while a batch's host cleans up
+        # the last child of the submission before this one, the memory that one used): none of a
+        # child's business. It joined its own before this; the host reads them from outside.
+        flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+        mount("blockgrade-nocgroup", "/sys/fs/cgroup", "tmpfs", flags, f"size=4k,mode=0755,{owner}")
     dev = "/dev"
     os.makedirs(dev, exist_ok=True)
     mount("blockgrade-dev", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, f"size=64k,mode=0755,{owner}")
