@@ -400,6 +400,7 @@ FORK_WORKERS = sys.platform.startswith("linux")
 WORKER_START_SECONDS = 0.3 if FORK_WORKERS else 3.0
 SUBMISSION_SECONDS = 0.08  # (0.12 before the judging process was kept and the spares forked ahead)
 PIPELINED_SECONDS = 0.045  # a submission's wall time on a batch's one worker
+WORKER_SHARE = 4  # submissions a worker of several is given at a time, overlapped (see `_pooled`)
 GRADEBOOK_SECONDS = 0.5  # the gradebook is rewritten at most this often while a batch runs
 # From this many submissions on, a batch's sandbox host is backed by huge pages before it forks
 # any child (isolation.collapse_huge_pages): about 0.3 s of CPU once, before the first host is
@@ -553,19 +554,24 @@ def _grade_input(grader: Grader, item: SubmissionInput) -> SubmissionResult:
         return grader.internal_error(item.name, exc)
 
 
-def _worker_grade(item: SubmissionInput) -> SubmissionResult:
+def _worker_grade(items: list[SubmissionInput]) -> list[SubmissionResult]:
+    """A worker's share: `items` graded in turn, each one's sandbox run overlapping the judging
+    of the one before (`Grader.grade_many`)."""
     if _worker_grader is None:
         raise WorkerStartError(f"a grading worker could not start: {_worker_failure}")
-    return _grade_input(_worker_grader, item)
+    with contextlib.closing(_worker_grader.grade_many(items)) as graded:
+        return list(graded)
 
 
 def _pooled(items: list[SubmissionInput], workers: int, config: _WorkerConfig):
-    """Grade `items` on `workers` processes, yielding results as they finish.
+    """Grade `items` on `workers` processes, yielding results as they finish (and None after
+    GRADEBOOK_SECONDS without one: results come a worker's share at a time).
 
     A worker that dies (killed by the kernel, say) breaks only what it was grading: the
     submissions then in flight are graded again one at a time in a fresh worker, the one that
-    kills that worker too is recorded as crashed, and the rest of the batch goes on. At most
-    `workers` submissions are in flight, so a death costs at most that many regradings.
+    kills that worker too is recorded as crashed, and the rest of the batch goes on. A worker
+    is given WORKER_SHARE submissions at a time (overlapped: see `_worker_grade`), so a death
+    costs at most `workers` times that many regradings.
     """
     pending = list(items)
     suspects: list[SubmissionInput] = []  # in flight when a worker died: regraded alone
@@ -577,31 +583,40 @@ def _pooled(items: list[SubmissionInput], workers: int, config: _WorkerConfig):
         else:
             queue, pending = pending, []
         capacity = 1 if alone else workers
+        share = 1 if alone else WORKER_SHARE
         executor = ProcessPoolExecutor(capacity, mp_context=context, initializer=_worker_start, initargs=(config,))
         running: dict = {}
         broken = False
         try:
             while (queue or running) and not broken:
                 while queue and len(running) < capacity:
-                    item = queue.pop(0)
-                    running[executor.submit(_worker_grade, item)] = item
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    item = running.pop(future)
+                    given, queue = queue[:share], queue[share:]
                     try:
-                        result = future.result()  # a broken suite (WorkerStartError) stops the batch
+                        running[executor.submit(_worker_grade, given)] = given
+                    except BrokenProcessPool:  # a worker died since the last results: as below
+                        queue, broken = given + queue, True
+                        break
+                if broken:
+                    break
+                done, _ = wait(running, timeout=GRADEBOOK_SECONDS, return_when=FIRST_COMPLETED)
+                if not done:
+                    yield None  # nothing new for a while: the batch may write what it has
+                for future in done:
+                    given = running.pop(future)
+                    try:
+                        results = future.result()  # a broken suite (WorkerStartError) stops the batch
                     except BrokenProcessPool:
                         broken = True
                         if alone:
-                            yield _worker_lost(config, item)
+                            yield _worker_lost(config, given[0])
                         else:
-                            suspects.append(item)
+                            suspects += given
                         continue
-                    yield result
+                    yield from results
         finally:
             _stop_executor(executor)
         if broken:
-            suspects += list(running.values())
+            suspects += [item for given in running.values() for item in given]
             if alone:
                 suspects += queue
             else:
@@ -750,10 +765,20 @@ def grade_batch(
     # forked now, while this process is small (before torch): the similarity check's fingerprints
     gatherer = similarity.Gatherer(out_dir, assignment, language)
     next_gradebook = 0.0  # when the gradebook is next rewritten
+    in_gradebook = 0  # the results it holds, as last written
     try:
 
-        def record(result: SubmissionResult) -> None:
-            nonlocal next_gradebook
+        def rewrite_gradebook() -> None:
+            nonlocal next_gradebook, in_gradebook
+            book.write()
+            next_gradebook, in_gradebook = time.monotonic() + GRADEBOOK_SECONDS, len(results)
+
+        def record(result: SubmissionResult | None) -> None:
+            if result is None:  # the workers are busy: the rows recorded since the last rewrite go in now
+                if in_gradebook < len(results):
+                    with _whole_on_ctrl_c():
+                        rewrite_gradebook()
+                return
             with _whole_on_ctrl_c():  # its folder, its row and its place in the results, or none of them
                 result.answers = questions.answers_of(assignment, inputs.get(result.name))  # written answers, read here
                 with i18n.using(language):
@@ -761,8 +786,7 @@ def grade_batch(
                 results.append(result)
                 book.add(gradebook_row(result, columns.get(result.name)))
                 if time.monotonic() >= next_gradebook:
-                    book.write()
-                    next_gradebook = time.monotonic() + GRADEBOOK_SECONDS
+                    rewrite_gradebook()
                 if result.source:
                     gatherer.add(result.name, result.source)  # fingerprinted beside the grading
             if on_result is not None:
