@@ -792,6 +792,7 @@ def serve(
         return
     spares: collections.deque[_Child] = collections.deque()  # forked ahead, oldest first
     pending_chores = None  # the last answer's chores, where the next request came first
+    supervisor = due = None
     try:
         if memory_mb is not None:
             with _uninterrupted():
@@ -831,6 +832,7 @@ def serve(
                 reply = [frames.pack_json({"id": request.get("id"), "internal": failure, "jobs": [], "import": None})]
             if due is not None and (supervisor is None or supervisor.chores is not None):
                 due(frozenset())  # no child of this request took them over
+            due = None
             if not template.alive():
                 # killed from outside (in basic mode, by the submission's own code), during the
                 # run or found forking a child: no child can be forked any more, nor from here.
@@ -854,9 +856,12 @@ def serve(
                 else:
                     chores(frozenset())
     finally:
+        _cleaning.append(True)  # from here on, a SIGTERM changes nothing (it would skip the spares)
+        # chores not done yet (a SIGTERM before this request's child had them, say)
+        if due is not None and (supervisor is None or supervisor.chores is not None):
+            due(frozenset())
         if pending_chores is not None:
             pending_chores(frozenset())
-        _cleaning.append(True)  # from here on, a SIGTERM changes nothing
         while spares:
             spares.popleft().close()
         if not template.alive():
