@@ -1,6 +1,8 @@
 """The sandbox host and its children: results, errors, limits, and what a run leaves behind."""
 
 import os
+import shutil
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -402,3 +404,38 @@ def test_every_probe_draws_from_generators_seeded_afresh(host):
     random.seed(0)
     expected = [torch.rand(3).tolist(), random.random()]
     assert result.outcomes[("first", None)].data == result.outcomes[("quick", None)].data == expected
+
+
+@pytest.mark.parametrize("mode", [m for m in modes() if m != "basic"])
+def test_temporary_files_work_whatever_the_graders_tmpdir(mode, monkeypatch):
+    """An instructor's TMPDIR outside /tmp (a cluster's scratch, say): the host's folder lives
+    there, and what the host's imports cached of it must not be the child's temporary folder
+    (read-only, or absent, in its sandbox: torch's optimizers then failed to make their cache)."""
+    scratch = Path(tempfile.mkdtemp(prefix="blockgrade-test-tmpdir-", dir="/var/tmp"))
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    source = """
+        import os
+        import tempfile
+
+        def f():
+            handle, path = tempfile.mkstemp()
+            os.write(handle, b"written")
+            os.close(handle)
+            return open(path, "rb").read().decode()
+
+        def g():
+            return None
+    """
+    try:
+        with SandboxHost([PROBES], sandbox=mode) as host:
+            try:
+                host.ready()
+            except Exception as exc:
+                pytest.skip(f"the {mode} sandbox does not start here: {exc}")
+            result = run(host, source, jobs=(("first", None),))
+        outcome = result.outcomes[("first", None)]
+        assert outcome.status == "ok", outcome.error
+        assert outcome.data == "written"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -12,6 +12,7 @@ import os
 import random
 import signal
 import sys
+import tempfile
 import time
 
 from autograder import frames, standin, wire
@@ -87,6 +88,9 @@ def run(probes: dict, workdir: str, data_fd: int, output_fd: int, go_fd: int, pl
             f.write(request["source"])
         os.environ.clear()
         os.environ.update(isolation.sandbox_environment(workdir))
+        # the host's temporary folder, as its imports found it (under the grader's TMPDIR:
+        # read-only, or absent, in here), is forgotten: temporary files go in the run's folder
+        tempfile.tempdir = None
         if plan is not None:
             namespaces.drop_privileges(plan)
             # the kernel clears the parent-death signal when the uid changes: asked again, so
