@@ -238,20 +238,20 @@ class Grader:
                 if isinstance(sent, _Flight):
                     flight = sent
                 if done is not None:
-                    yield (
-                        run if isinstance(run, SubmissionResult) else self._failsafe(done.name, self._judged, done, run)
-                    )
+                    yield self._result(done, run)
                 if isinstance(sent, SubmissionResult):
                     yield sent
             if flight is not None:
-                last = self._failsafe(flight.name, self._answered, flight)
+                run = self._failsafe(flight.name, self._answered, flight)
                 done, flight = flight, None
-                yield (
-                    last if isinstance(last, SubmissionResult) else self._failsafe(done.name, self._judged, done, last)
-                )
+                yield self._result(done, run)
         finally:
             if flight is not None:  # stopped early: the host runs a request whose answer no one reads
                 self.host.drop(flight.sent)
+
+    def _result(self, flight: _Flight, run: SandboxRun | SubmissionResult) -> SubmissionResult:
+        """The flight judged on its `run` (or the internal error that reading the run became)."""
+        return run if isinstance(run, SubmissionResult) else self._failsafe(flight.name, self._judged, flight, run)
 
     def _failsafe(self, name: str, step: Callable, *args):
         try:
@@ -393,10 +393,10 @@ FORK_WORKERS = sys.platform.startswith("linux")
 # CPU time a batch of 20 takes more with two workers than with one; a warm submission's CPU
 # time, every process counted). A forked worker costs a fork of this process and of the
 # zygote, and the page faults of their first submissions; a spawned one, two interpreters
-# that import torch. A batch's one worker takes less than a submission's CPU time for each:
-# its sandbox runs each submission while it judges the one before (`Grader.grade_many`), on
-# two cores (20, 40 and 100 submissions, `-j 1` against `-j 2`: about the same at 20 and 40,
-# `-j 2` 7 % sooner at 100).
+# that import torch. A worker takes less than a submission's CPU time for each: its sandbox
+# runs each submission while it judges the one before (`Grader.grade_many`), so that one
+# worker alone keeps two cores busy (20 and 40 submissions, `-j 1` against `-j 2`: the same
+# within the machine's noise; `-j 2` sooner from some 60 on).
 WORKER_START_SECONDS = 0.3 if FORK_WORKERS else 3.0
 SUBMISSION_SECONDS = 0.08  # (0.12 before the judging process was kept and the spares forked ahead)
 PIPELINED_SECONDS = 0.045  # a submission's wall time on a batch's one worker

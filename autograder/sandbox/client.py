@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -419,27 +419,13 @@ class SandboxHost:
         *,
         decode: bool = True,
         stand_in: Iterable[str] = (),
-        meanwhile: Callable[[], object] | None = None,
     ) -> SandboxRun:
-        """Run `jobs` on `submission`. With `decode=False` the payloads stay as received, to be
-        decoded where they are judged (the grader does that in its limited judging process).
-        `meanwhile` is called once the request is sent, while the host runs it (work of the
-        grader's own that needs no result of the run); what it raises is raised once the
-        answer is read, so that the next request finds the pipe in step.
-        Jobs on a device in `stand_in` (`cuda:0` on a runner without a GPU) run on the sandbox's
-        stand-in for it (`autograder.standin`)."""
-        sent = self.send(submission, jobs, limits, stand_in=stand_in)
-        failed = None
-        if meanwhile is not None:
-            try:
-                meanwhile()
-            except Exception as exc:
-                failed = exc
-        try:
-            return self.answer(sent, decode=decode)
-        finally:
-            if failed is not None:
-                raise failed
+        """Run `jobs` on `submission` and wait for the answer (`send`, then `answer`). With
+        `decode=False` the payloads stay as received, to be decoded where they are judged (the
+        grader does that in its limited judging process). Jobs on a device in `stand_in`
+        (`cuda:0` on a runner without a GPU) run on the sandbox's stand-in for it
+        (`autograder.standin`)."""
+        return self.answer(self.send(submission, jobs, limits, stand_in=stand_in), decode=decode)
 
     def send(
         self,

@@ -356,7 +356,9 @@ def test_student_code_ends_with_its_host(mode):
             os.kill(host._proc.pid, 9)
 
         submission = Submission("student", "student.py", source, ("f",))
-        lost = host.run(submission, [("first", None)], Limits(), meanwhile=meanwhile)
+        sent = host.send(submission, [("first", None)], Limits())
+        meanwhile()
+        lost = host.answer(sent)
         assert not lost.outcomes[("first", None)].ok, lost  # the host died under it
     assert seen and seen[0], "no child was seen below the host"
     deadline = time.monotonic() + 5
