@@ -323,7 +323,9 @@ class Grader:
         module = self.assignment.module
         if staged.lines is not None:  # a notebook: its errors cite the cell and line, not the made-up module's
             tests = [replace(t, message=staged.lines.rewrite(t.message, module)) if t.message else t for t in tests]
-        notes = [self.judges.redact(n) for n in list(staged.notes) + import_notes(run, module, staged.lines)]
+        # what the import left out before which file was graded: a note that explains the
+        # status comes first (the report's "why" is a submission's first note)
+        notes = [self.judges.redact(n) for n in import_notes(run, module, staged.lines) + list(staged.notes)]
         if any(e.get("kind") == "submission timeout" for e in run.events):
             notes.append(
                 N_("The submission ran out of its {seconds:g} s time limit.", seconds=self.limits.submission_seconds)

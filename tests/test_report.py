@@ -268,3 +268,22 @@ def test_why_a_submission_crashed_is_the_note_beside_it(tmp_path):
     assert status == "crashed" and why, dom.cells(row)
     assert all(why in message for message in over), (why, over)  # the failing check's own words
     assert "hw.py" not in why, why
+
+
+def test_why_a_submission_loaded_in_part_is_the_import_note(tmp_path):
+    """A submission whose module loaded in part (an import error): the report's "why" is what
+    was left out and why, not which file was graded."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    source = (REPO / "solutions/01-blocks/blocks.py").read_text(encoding="utf-8")
+    forward = "return self.out(F.relu(self.hidden(X)))"
+    assert forward in source
+    unclosed = source.replace(forward, "return self.out(F.relu(self.hidden(X))", 1)  # a syntax error in one task
+    (broken / "hw.py").write_text(unclosed, encoding="utf-8")
+    batch = grade_batch(COURSE, BLOCKS, [broken], tmp_path / "out", devices=["cpu"], workers=1)
+    (result,) = batch.results
+    assert result.status == "import error" and len(result.notes) > 1, (result.status, result.notes)
+    dom = Dom(run_browser(tmp_path, "--dump-dom", batch.report.as_uri()).stdout)
+    (row,) = [r for r in dom.find("tr", "problems")[1:] if dom.cells(r)[0] == "broken"]
+    name, status, why = dom.cells(row)
+    assert status == "import error" and "left out" in why and "was graded as" not in why, dom.cells(row)
