@@ -43,6 +43,7 @@ from autograder.results import (
     SubmissionResult,
     worst_status,
 )
+from autograder.sandbox import isolation
 from autograder.sandbox.client import HostFactory, SandboxHost, SandboxRun, SentRequest
 from autograder.sandbox.protocol import ProbeStatus
 from autograder.staging import BAD_ARCHIVE, Staged, StagingError, stage, submission_name
@@ -447,6 +448,7 @@ class _WorkerConfig:
     scratch: str | None = None  # the batch's temporary folder: a worker's sandbox host lives there
     module_name: str | None = None  # `--module-name`: the glob naming renamed module files
     huge_pages: bool = False  # a large batch's hosts fork from huge pages (HUGE_PAGES_FROM)
+    batch_pid: int = 0  # the batch's process: a worker ends with it (see _worker_start)
 
 
 class WorkerStartError(BlockgradeError):
@@ -496,6 +498,13 @@ def _worker_start(config: _WorkerConfig) -> None:
     global _worker_grader, _worker_failure
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, _worker_stop)
+    # A batch killed before its own clean-up (SIGKILL, the OOM killer) must not leave its
+    # workers waiting for shares that never come, each with a sandbox host: its death SIGTERMs
+    # them (_worker_stop closes the host). The pool forks them from the batch's main thread,
+    # whose end is the batch's.
+    isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGTERM)
+    if config.batch_pid and os.getppid() != config.batch_pid:
+        _worker_stop(signal.SIGTERM, None)  # the batch died before the line above
     if config.scratch:
         # this process's temporary files (its sandbox host's folder) go under the batch's
         # folder, which the batch removes even when a worker was killed and could not
@@ -831,6 +840,7 @@ def grade_batch(
                     tempfile.mkdtemp(prefix="blockgrade-batch-"),
                     module_name,
                     huge_pages,
+                    os.getpid(),
                 )
                 closing_last.callback(shutil.rmtree, config.scratch, ignore_errors=True)
                 try:
