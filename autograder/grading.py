@@ -154,9 +154,7 @@ class _Staging:
 class _Flight:
     """A submission sent to the sandbox, whose answer is still to be read and judged."""
 
-    staged: Staged
-    name: str
-    started: float
+    staging: _Staging
     sent: SentRequest | SandboxRun  # (a run already, where the request could not be sent)
     flags: list | None = None  # the integrity scan's, made while the host runs it
 
@@ -231,7 +229,7 @@ class Grader:
                 staged = self._failsafe(item.name, self._stage, Path(item.path), item.name, item.member, item.problem)
                 done = run = None
                 if flight is not None:
-                    run = self._failsafe(flight.name, self._answered, flight)
+                    run = self._failsafe(flight.staging.name, self._answered, flight)
                     done, flight = flight, None
                 # the next request goes before this one is judged (and after its answer is read
                 # whole: a host blocked writing an answer reads no request)
@@ -243,7 +241,7 @@ class Grader:
                 if isinstance(sent, SubmissionResult):
                     yield sent
             if flight is not None:
-                run = self._failsafe(flight.name, self._answered, flight)
+                run = self._failsafe(flight.staging.name, self._answered, flight)
                 done, flight = flight, None
                 yield self._result(done, run)
         finally:
@@ -252,7 +250,9 @@ class Grader:
 
     def _result(self, flight: _Flight, run: SandboxRun | SubmissionResult) -> SubmissionResult:
         """The flight judged on its `run` (or the internal error that reading the run became)."""
-        return run if isinstance(run, SubmissionResult) else self._failsafe(flight.name, self._judged, flight, run)
+        if isinstance(run, SubmissionResult):
+            return run
+        return self._failsafe(flight.staging.name, self._judged, flight, run)
 
     def _failsafe(self, name: str, step: Callable, *args):
         try:
@@ -299,7 +299,7 @@ class Grader:
             stand_in=self.judges.stand_in,
             more=more,
         )
-        return _Flight(staging.staged, staging.name, staging.started, sent)
+        return _Flight(staging, sent)
 
     def _answered(self, flight: _Flight) -> SandboxRun:
         """The flight's run, once the grader's own work that needs none of it is done (a static
@@ -307,7 +307,8 @@ class Grader:
         it; what that raises is raised once the answer is read, so the pipe stays in step."""
         try:
             flight.flags = [
-                f.to_dict() for f in scan_integrity(flight.staged.submission.source, self.assignment.allowed_imports)
+                f.to_dict()
+                for f in scan_integrity(flight.staging.staged.submission.source, self.assignment.allowed_imports)
             ]
             self.judges.prepare()
         finally:
@@ -318,7 +319,7 @@ class Grader:
         return self._judged(flight, self._answered(flight))
 
     def _judged(self, flight: _Flight, run: SandboxRun) -> SubmissionResult:
-        staged, name, started, flags = flight.staged, flight.name, flight.started, flight.flags
+        staged, name, started, flags = flight.staging.staged, flight.staging.name, flight.staging.started, flight.flags
         judgement = self.judges.judge(run, self.tasks, self.limits)
         tests = judgement.results
         module = self.assignment.module
@@ -556,13 +557,6 @@ def _set_torch_threads() -> None:
     import torch
 
     torch.set_num_threads(1)
-
-
-def _grade_input(grader: Grader, item: SubmissionInput) -> SubmissionResult:
-    try:
-        return grader.grade(Path(item.path), item.name, item.member, item.problem)
-    except Exception as exc:  # a bug of ours must not stop the batch: record it
-        return grader.internal_error(item.name, exc)
 
 
 def _worker_grade(items: list[SubmissionInput]) -> list[SubmissionResult]:

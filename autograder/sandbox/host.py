@@ -792,7 +792,7 @@ def serve(
         return
     spares: collections.deque[_Child] = collections.deque()  # forked ahead, oldest first
     pending_chores = None  # the last answer's chores, where the next request came first
-    supervisor = due = None
+    due = None
     try:
         if memory_mb is not None:
             with _uninterrupted():
@@ -830,8 +830,8 @@ def serve(
                 traceback.print_exc()  # into host.log; the grader's answer names the error only (no paths)
                 failure = f"the sandbox host failed: {type(exc).__name__}: {exc}"
                 reply = [frames.pack_json({"id": request.get("id"), "internal": failure, "jobs": [], "import": None})]
-            if due is not None and (supervisor is None or supervisor.chores is not None):
-                due(frozenset())  # no child of this request took them over
+            if due is not None:
+                due(frozenset())  # (nothing left to do where this request's child did them)
             due = None
             if not template.alive():
                 # killed from outside (in basic mode, by the submission's own code), during the
@@ -857,11 +857,9 @@ def serve(
                     chores(frozenset())
     finally:
         _cleaning.append(True)  # from here on, a SIGTERM changes nothing (it would skip the spares)
-        # chores not done yet (a SIGTERM before this request's child had them, say)
-        if due is not None and (supervisor is None or supervisor.chores is not None):
-            due(frozenset())
-        if pending_chores is not None:
-            pending_chores(frozenset())
+        for chores in (due, pending_chores):  # not done yet (a SIGTERM before a child had them, say)
+            if chores is not None:
+                chores(frozenset())
         while spares:
             spares.popleft().close()
         if not template.alive():
@@ -875,15 +873,21 @@ def _chores(
     """What the host does after an answer: fork the spares again (SPARES children, each with a
     whole submission's time to build its sandbox before its request comes) and clean up the
     submission's last child (killed already). Returned as a function of the children to keep
-    beside the spares (a request's child running meanwhile), which returns the spares' pids."""
+    beside the spares (a request's child running meanwhile), which returns the spares' pids;
+    done once, however often it is called (whoever comes first: the next request's child, or
+    serve once that request is over, or its end)."""
     leftover = supervisor.leftover if supervisor is not None else None
+    done = False
 
     def chores(running: frozenset[int]) -> frozenset[int]:
-        with _uninterrupted():  # (a SIGTERM meanwhile ends serve once both are done)
-            if many and memory_mb:
-                _fork_spares(spares, SPARES, memory_mb, template)
-            if leftover is not None:
-                leftover.close(keep=frozenset(spare.pid for spare in spares) | running)
+        nonlocal done
+        if not done:
+            done = True
+            with _uninterrupted():  # (a SIGTERM meanwhile ends serve once both are done)
+                if many and memory_mb:
+                    _fork_spares(spares, SPARES, memory_mb, template)
+                if leftover is not None:
+                    leftover.close(keep=frozenset(spare.pid for spare in spares) | running)
         return frozenset(spare.pid for spare in spares)
 
     return chores
