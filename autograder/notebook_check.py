@@ -23,7 +23,10 @@ from autograder.notebooks import ModuleBuilder, NotebookModule, first_line, help
 
 
 def _history() -> list[str]:
-    """The cells this kernel ran, oldest first (IPython's `In`)."""
+    """The cells this kernel ran, oldest first, as the student wrote them: IPython's raw input
+    history, numbered as `In` (whose entries are the cells as IPython rewrote them: a cell under
+    `%%time` is a call of `run_cell_magic`, a line magic one of `get_ipython()`, which the
+    check would then read as no code of the task's, or as a statement that fails)."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -33,7 +36,8 @@ def _history() -> list[str]:
         raise CatalogError(
             _("check() runs inside a Jupyter or Colab notebook; in a terminal, run `blockgrade check` instead")
         )
-    return [str(cell) for cell in shell.user_ns.get("In", [])]
+    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+    return [str(cell) for cell in (history if history is not None else shell.user_ns.get("In", []))]
 
 
 def _defines(source: str) -> set[str]:

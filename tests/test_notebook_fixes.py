@@ -4,6 +4,7 @@ error cites the cell and its lines, never the made-up module's; a notebook too l
 its outputs count and how to clear them; and every note of these is a catalog message."""
 
 import json
+import shutil
 
 import nbformat
 import pytest
@@ -66,6 +67,28 @@ def test_a_task_cell_under_time_is_graded_and_a_bash_cell_is_named(tmp_path):
     assert any(n.startswith(note) and "not graded" in n for n in result.notes), result.notes
     mine = [t.message for t in result.tests if t.test.task == "MySequential" and t.outcome == FAILED]
     assert mine and all(m.startswith(f"`MySequential` is not defined in {BLOCKS.notebook} ") for m in mine), mine
+
+
+def test_check_in_the_notebook_reads_task_cells_as_written(tmp_path):
+    """The in-notebook check reads the cells as the student wrote them: a task cell under
+    `%%time` is the task's (IPython's `In` holds it as a `run_cell_magic` call: the check took
+    the stub's code instead), and a line magic above a task's code is no failing statement."""
+    from test_notebook_students import outputs_text, run_notebook
+
+    notebook = nbformat.read(TEMPLATE / BLOCKS.notebook, as_version=4)
+    solved_cells(notebook)
+    for cell in notebook.cells:
+        if grade_id(cell) == "MLP":
+            cell.source = "%%time\n" + cell.source
+        elif grade_id(cell) == "MySequential":
+            cell.source = "%config Application.log_level = 'WARN'\n" + cell.source
+    wanted = ("check-MLP", "check-MySequential")
+    notebook.cells = [c for c in notebook.cells if not grade_id(c).startswith("check-") or grade_id(c) in wanted]
+    shutil.copytree(TEMPLATE.parent, tmp_path / "student")  # the stub module beside the notebook
+    cells = run_notebook(notebook, tmp_path / "student" / BLOCKS.slug)
+    for check in (c for c in cells if grade_id(c) in wanted):
+        text = outputs_text(check)
+        assert "passed" in text and "failed" not in text and "get_ipython" not in text, text
 
 
 # ------------------------------------------------------------------------------ a syntax error
