@@ -397,14 +397,18 @@ FORK_WORKERS = sys.platform.startswith("linux")
 # CPU time a batch of 20 takes more with two workers than with one; a warm submission's CPU
 # time, every process counted). A forked worker costs a fork of this process and of the
 # zygote, and the page faults of their first submissions; a spawned one, two interpreters
-# that import torch. A worker takes less than a submission's CPU time for each: its sandbox
-# runs each submission while it judges the one before (`Grader.grade_many`), so that one
-# worker alone keeps two cores busy (20 and 40 submissions, `-j 1` against `-j 2`: the same
+# that import torch. A batch's one worker takes less than a submission's CPU time for each:
+# its sandbox runs each submission while it judges the one before (`Grader.grade_many`), so
+# that it alone keeps two cores busy (20 and 40 submissions, `-j 1` against `-j 2`: the same
 # within the machine's noise; `-j 2` sooner from some 60 on).
 WORKER_START_SECONDS = 0.3 if FORK_WORKERS else 3.0
 SUBMISSION_SECONDS = 0.08  # (0.12 before the judging process was kept and the spares forked ahead)
 PIPELINED_SECONDS = 0.045  # a submission's wall time on a batch's one worker
-WORKER_SHARE = 4  # submissions a worker of several is given at a time, overlapped (see `_pooled`)
+# Submissions a worker of several is given at a time (see `_pooled`). Four, overlapped in the
+# worker, took some 7 % off 400 submissions, but a share's results come back together: one
+# slow submission held back the rows of the three beside it, and Ctrl-C lost those already
+# graded. One at a time until the workers report each result as it comes.
+WORKER_SHARE = 1
 GRADEBOOK_SECONDS = 0.5  # the gradebook is rewritten at most this often while a batch runs
 # From this many submissions on, a batch's sandbox host is backed by huge pages before it forks
 # any child (isolation.collapse_huge_pages): about 0.3 s of CPU once, before the first host is
@@ -560,8 +564,8 @@ def _set_torch_threads() -> None:
 
 
 def _worker_grade(items: list[SubmissionInput]) -> list[SubmissionResult]:
-    """A worker's share: `items` graded in turn, each one's sandbox run overlapping the judging
-    of the one before (`Grader.grade_many`)."""
+    """A worker's share (WORKER_SHARE): `items` graded in turn, each one's sandbox run
+    overlapping the judging of the one before (`Grader.grade_many`)."""
     if _worker_grader is None:
         raise WorkerStartError(f"a grading worker could not start: {_worker_failure}")
     with contextlib.closing(_worker_grader.grade_many(items)) as graded:

@@ -251,3 +251,41 @@ def test_ctrl_c_while_a_result_is_recorded_takes_effect_once_it_is_whole():
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C is back to normal
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_slow_submission_holds_back_no_other_row_and_ctrl_c_keeps_them(tmp_path):
+    """Two workers, one of them on a submission that runs to its import's 10 s limit: the
+    others' rows are in the gradebook as each is graded, and Ctrl-C then keeps them all
+    (workers given several submissions at a time returned them together, after the slow one)."""
+    subs = tmp_path / "subs"
+    solution = (REPO / "solutions/01-blocks/blocks.py").read_text(encoding="utf-8")
+    names = ["a1", "slow", "a2", "a3", "a4", "a5"]
+    for name in names:
+        (subs / name).mkdir(parents=True)
+        slow = "import time\ntime.sleep(30)\n" if name == "slow" else ""  # (stopped at 10 s)
+        (subs / name / "blocks.py").write_text(slow + solution, encoding="utf-8")
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder", "grade", "-a", "blocks", "-o", str(out), "-j", "2"]
+    grader = subprocess.Popen(
+        command + [str(subs / name) for name in names],
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(private_tmp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+    )
+    gradebook = out / "gradebook.csv"
+    deadline = time.monotonic() + 8  # before the slow one's limit
+    while time.monotonic() < deadline and not (gradebook.exists() and len(rows(gradebook)) >= 5):
+        time.sleep(0.1)
+    seen = sorted(r["submission"] for r in rows(gradebook)) if gradebook.exists() else []
+    os.killpg(grader.pid, signal.SIGINT)
+    grader.communicate(timeout=60)
+    assert seen == ["a1", "a2", "a3", "a4", "a5"], seen
+    assert grader.returncode == 130
+    assert sorted(r["submission"] for r in rows(gradebook)) == seen
